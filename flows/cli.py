@@ -1,0 +1,90 @@
+"""`infopipe`: run a flow, run a benchmark, or check params. Errors are one line and exit 2.
+
+infopipe run generate [-S generate.sampling.max_tokens=16] [--params params.yaml]
+infopipe bench engine
+infopipe params -S engine.backend=hf
+"""
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import flows  # noqa: F401 - sets Prefect defaults before Prefect is imported
+from tasks.config import load_params
+from tasks.errors import InfopipeError
+
+# The table of contents: stage name -> flow.
+FLOWS = {"models": "flows.models:models", "generate": "flows.generate:generate"}
+
+
+def _flow(name: str) -> Callable[..., Any]:
+    if name not in FLOWS:
+        raise InfopipeError("run", f"unknown flow {name!r} (known: {', '.join(FLOWS)})")
+    module, attr = FLOWS[name].split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _run(args: argparse.Namespace) -> None:
+    load_params(args.params, args.set)  # bad params fail here, in one line, before Prefect starts
+    from flows.runtime import quiet_user_errors
+
+    quiet_user_errors()
+    result = _flow(args.flow)(params_file=args.params, overrides=args.set)
+    print(json.dumps(result, indent=2, sort_keys=True, default=str))
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from tasks.bench import BENCHMARKS
+    from tasks.io import write_json
+
+    params = load_params(args.params, args.set)
+    figures = BENCHMARKS.get(args.name)(params)
+    path = write_json(Path(args.out or f"reports/bench/{args.name}.json"), figures)
+    print(f"wrote {path}")
+
+
+def _params(args: argparse.Namespace) -> None:
+    print(json.dumps(load_params(args.params, args.set).model_dump(mode="json"), indent=2))
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="infopipe", description=__doc__.splitlines()[0])
+    sub = top.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    common.add_argument(
+        "-S",
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override a param, as `dvc exp run -S`",
+    )
+    run = sub.add_parser("run", parents=[common], help="run a flow (a DVC stage)")
+    run.add_argument("flow", help=f"one of: {', '.join(FLOWS)}")
+    run.set_defaults(func=_run)
+    bench = sub.add_parser("bench", parents=[common], help="run a benchmark, write reports/bench/<name>.json")
+    bench.add_argument("name")
+    bench.add_argument("--out", help="where to write the JSON")
+    bench.set_defaults(func=_bench)
+    show = sub.add_parser("params", parents=[common], help="validate params and print them resolved")
+    show.set_defaults(func=_params)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.func(args)
+    except InfopipeError as err:
+        print(f"infopipe: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""infopipe's units of work: plain typed functions grouped by concern, callable without Prefect."""

@@ -1,0 +1,77 @@
+"""`infopipe bench engine`: our engine's tokens/s against raw `vllm.LLM.generate`, and vllm vs hf.
+
+All runs use the same model, the same tokenized prompts and fixed-length greedy outputs
+(ignore_eos), after one warm-up call each; the figure of each is the median of `repeats`.
+"""
+
+import statistics
+import time
+from typing import Any
+
+from tasks.bench.registry import BENCHMARKS
+from tasks.config import Params, SamplingConfig
+from tasks.engines import close_engines, open_engine
+from tasks.generation import read_prompts
+from tasks.tracking import hardware, library_versions
+
+
+def _prompts(params: Params, n: int) -> list[str]:
+    base = read_prompts(params.generate)
+    # Distinct texts, so prefix caching cannot serve one prompt from another.
+    return [f"{base[i % len(base)]} (#{i})" for i in range(n)]
+
+
+def _tokens_per_second(run: Any, tokens: int, repeats: int) -> float:
+    run()  # warm-up
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        rates.append(tokens / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+@BENCHMARKS.register("engine")
+def engine_bench(params: Params) -> dict[str, Any]:
+    config = params.bench.engine
+    prompts = _prompts(params, config.num_prompts)
+    plain = SamplingConfig(
+        max_tokens=config.max_tokens, min_tokens=config.max_tokens, ignore_eos=True, logprobs=0, entropy=False
+    )
+    full = plain.model_copy(update={"logprobs": 5, "entropy": True})
+    tokens = config.num_prompts * config.max_tokens
+    rates: dict[str, float] = {}
+    for backend in config.backends:
+        engine = open_engine(params, config.model, backend)
+        ids = engine.encode_prompts(prompts, config.max_tokens, "error")
+        rates[backend] = _tokens_per_second(
+            lambda e=engine, i=ids: e.generate_ids(i, plain), tokens, config.repeats
+        )
+        rates[f"{backend}_with_logprobs_entropy"] = _tokens_per_second(
+            lambda e=engine, i=ids: e.generate_ids(i, full), tokens, config.repeats
+        )
+        raw = getattr(engine, "raw_generate_seconds", None)
+        if raw is not None:
+            rates[f"raw_{backend}"] = _tokens_per_second(
+                lambda r=raw, i=ids: r(i, config.max_tokens), tokens, config.repeats
+            )
+        close_engines(backend)
+    figures: dict[str, Any] = {
+        "tokens_per_second": rates,
+        "setup": {
+            "model": config.model,
+            "prompts": config.num_prompts,
+            "new_tokens": config.max_tokens,
+            "repeats": config.repeats,
+            "hardware": hardware(),
+            **library_versions(),
+        },
+    }
+    if "vllm" in rates and "raw_vllm" in rates:
+        figures["engine_vs_raw_vllm"] = rates["vllm"] / rates["raw_vllm"]
+        figures["engine_with_logprobs_entropy_vs_raw_vllm"] = (
+            rates["vllm_with_logprobs_entropy"] / rates["raw_vllm"]
+        )
+    if "vllm" in rates and "hf" in rates:
+        figures["vllm_vs_hf"] = rates["vllm"] / rates["hf"]
+    return figures

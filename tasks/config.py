@@ -1,0 +1,200 @@
+"""params.yaml as typed, frozen configs that reject unknown keys; the one loader everything uses."""
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tasks.errors import InfopipeError
+
+PositiveInt = Annotated[int, Field(gt=0)]
+Fraction = Annotated[float, Field(gt=0.0, le=1.0)]
+Dtype = Literal["float32", "bfloat16", "float16", "auto"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class GgufBuild(Strict):
+    """The `models` stage dequantizes a GGUF file shipped in a Python package into `path`."""
+
+    package: str
+    file: str
+    save_dtype: Dtype = "bfloat16"
+
+
+class ModelSpec(Strict):
+    """A named model: exactly one of a local `path`, a Hugging Face `hf_id` or a `package` dir."""
+
+    path: str | None = None
+    hf_id: str | None = None
+    package: str | None = None
+    revision: str | None = None
+    dtype: Dtype = "float32"
+    max_model_len: PositiveInt = 2048
+    chat_template: bool = False
+    roles: list[str] = []
+    trust_remote_code: bool = False
+    build: GgufBuild | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ModelSpec":
+        given = [k for k in ("path", "hf_id", "package") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of path, hf_id, package (got {given or 'none'})")
+        if self.build and not self.path:
+            raise ValueError("build needs a path to write the model to")
+        return self
+
+
+class EngineConfig(Strict):
+    """Inference backend settings shared by every job; the backend is a registry name."""
+
+    backend: str = "vllm"
+    seed: int = 0
+    enforce_eager: bool = True
+    kv_cache_gib: PositiveInt = 1  # vLLM CPU KV cache in GiB (VLLM_CPU_KVCACHE_SPACE)
+    gpu_memory_utilization: Fraction = 0.85
+    tensor_parallel_size: PositiveInt = 1
+    max_logprobs: PositiveInt = 20  # top-k kept per step; entropy is computed from these
+    cpu_threads: Literal["all", "vllm-default"] = "all"
+    in_process: bool = True  # vLLM engine core and worker in this process (tensor_parallel_size 1)
+    hf_batch_size: PositiveInt = 8
+    hf_device: str = "cpu"
+
+    @model_validator(mode="after")
+    def _in_process_single(self) -> "EngineConfig":
+        if self.in_process and self.tensor_parallel_size > 1:
+            raise ValueError("in_process needs tensor_parallel_size 1 (set in_process: false)")
+        return self
+
+
+class SamplingConfig(Strict):
+    """What to sample and what to return per request."""
+
+    max_tokens: PositiveInt = 64
+    min_tokens: Annotated[int, Field(ge=0)] = 0
+    temperature: Annotated[float, Field(ge=0.0)] = 0.0
+    top_p: Fraction = 1.0
+    top_k: Annotated[int, Field(ge=0)] = 0  # 0 = off
+    min_p: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+    seed: int | None = None
+    stop: list[str] = []
+    ignore_eos: bool = False
+    logprobs: Annotated[int, Field(ge=0)] = 5  # top-k log-probs returned per step
+    entropy: bool = True
+
+
+class GenerateConfig(Strict):
+    model: str
+    prompts: list[str] | None = None
+    prompts_file: str | None = None  # .txt (one prompt a line) or .jsonl (field "prompt")
+    truncation: Literal["error", "left"] = "error"  # a prompt longer than the context
+    sampling: SamplingConfig = SamplingConfig()
+
+    @model_validator(mode="after")
+    def _one_prompt_source(self) -> "GenerateConfig":
+        if (self.prompts is None) == (self.prompts_file is None):
+            raise ValueError("give exactly one of prompts, prompts_file")
+        if self.prompts is not None and not self.prompts:
+            raise ValueError("prompts is empty")
+        return self
+
+
+class EngineBenchConfig(Strict):
+    model: str
+    num_prompts: PositiveInt = 32
+    max_tokens: PositiveInt = 64
+    repeats: PositiveInt = 3
+    backends: list[str] = ["vllm", "hf"]
+
+
+class BenchConfig(Strict):
+    engine: EngineBenchConfig
+
+
+class Params(Strict):
+    profile: str = "cpu"
+    models: dict[str, ModelSpec]
+    engine: EngineConfig = EngineConfig()
+    generate: GenerateConfig
+    bench: BenchConfig
+
+    @model_validator(mode="after")
+    def _known_models(self) -> "Params":
+        for where, name in (
+            ("generate.model", self.generate.model),
+            ("bench.engine.model", self.bench.engine.model),
+        ):
+            if name not in self.models:
+                known = ", ".join(sorted(self.models))
+                raise ValueError(f"{where}: unknown model {name!r} (known: {known})")
+        return self
+
+
+def load_params(path: Path | str = "params.yaml", overrides: list[str] | tuple[str, ...] = ()) -> Params:
+    """Read, override (`section.key=value`, values parsed as YAML like `dvc exp run -S`), validate."""
+    from tasks.io import read_text
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(read_text(path))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = f" at line {mark.line + 1}" if mark else ""
+        raise InfopipeError(str(path), f"invalid YAML{line}") from None
+    if not isinstance(raw, dict):
+        raise InfopipeError(str(path), "expected a mapping of sections")
+    for item in overrides:
+        _apply_override(raw, item)
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as err:
+        raise InfopipeError(str(path), _one_line(err)) from None
+
+
+def _apply_override(raw: dict[str, Any], item: str) -> None:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise InfopipeError("-S", f"expected section.key=value, got {item!r}")
+    *parents, leaf = key.split(".")
+    node = raw
+    for part in parents:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise InfopipeError("-S", f"{key}: {part} is not a section")
+        node = child
+    node[leaf] = yaml.safe_load(value) if value else ""
+
+
+def _one_line(err: ValidationError) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    messages = {"extra_forbidden": "unknown key", "missing": "required key is missing"}
+    problem = messages.get(first["type"], first["msg"].removeprefix("Value error, "))
+    if first["type"] not in messages and first["type"] != "value_error":
+        problem += f" (got {first['input']!r:.60})"
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"{where}: {problem}{more}" if where else f"{problem}{more}"
+
+
+def config_hash(*parts: BaseModel) -> str:
+    """A short stable hash of configs, stored in every row a task writes."""
+    blob = json.dumps([p.model_dump(mode="json") for p in parts], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}: how configs become MLflow params."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out

@@ -1,0 +1,30 @@
+"""The transformers backend: the numerical reference for vllm, and the fallback without it."""
+
+from typing import Any
+
+from tasks import hf
+from tasks.config import EngineConfig, ModelSpec, SamplingConfig
+from tasks.engines.base import Engine, Generation, request_seeds
+from tasks.engines.registry import ENGINES
+
+
+@ENGINES.register("hf")
+class HfEngine(Engine):
+    backend = "hf"
+
+    def __init__(self, name: str, spec: ModelSpec, config: EngineConfig) -> None:
+        super().__init__(name, spec, config)
+        self._model: Any = hf.load_causal_lm(self.source, spec, config.hf_device)
+
+    def generate_ids(self, prompt_ids: list[list[int]], sampling: SamplingConfig) -> list[Generation]:
+        seeds = request_seeds(len(prompt_ids), sampling, self.config)
+        rows = hf.generate(
+            self._model, self.tokenizer, prompt_ids, sampling, seeds, self.config.hf_batch_size
+        )
+        return [Generation(**row) for row in rows]
+
+    def score_ids(self, prompt_ids: list[list[int]], cont_ids: list[list[int]]) -> list[list[float]]:
+        return hf.score(self._model, prompt_ids, cont_ids, self.config.hf_batch_size)
+
+    def close(self) -> None:
+        self._model = None

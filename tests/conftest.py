@@ -1,0 +1,41 @@
+"""Shared fixtures: offline Hugging Face, one Prefect test harness per run, the SmolLM2 model."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import pytest
+
+import flows  # noqa: F401 - Prefect defaults before Prefect is imported
+from tasks.config import Params, load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = "smollm2-135m-instruct"
+# Built once by the real `models` flow and kept between local runs (CI starts without it).
+MODEL_CACHE = ROOT / ".cache" / "test-models" / MODEL
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="session")
+def model_overrides(prefect_harness) -> list[str]:
+    """params.yaml overrides that point SmolLM2 at a model built by the `models` flow."""
+    overrides = [f"models.{MODEL}.path={MODEL_CACHE}"]
+    if not (MODEL_CACHE / "model.safetensors").is_file():
+        from flows.models import models
+
+        models(params_file=str(ROOT / "params.yaml"), overrides=overrides)
+    return overrides
+
+
+@pytest.fixture(scope="session")
+def params(model_overrides) -> Params:
+    return load_params(ROOT / "params.yaml", model_overrides)
