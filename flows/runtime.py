@@ -27,8 +27,9 @@ class _UserErrorFilter(logging.Filter):
 
 
 def quiet_user_errors() -> None:
-    import prefect.logging  # noqa: F401 - Prefect configures its handlers on import
+    from prefect.logging.configuration import ensure_logging_setup
 
+    ensure_logging_setup()  # later set-ups are incremental and keep these handlers
     for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs"):
         for handler in logging.getLogger(name).handlers:
             handler.addFilter(_UserErrorFilter())

@@ -1,0 +1,55 @@
+"""dvc.yaml follows the naming rule, and (slow) `dvc repro` works from a clean clone."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flows.cli import FLOWS
+from tasks.config import Params
+
+from ..conftest import MODEL_CACHE, ROOT
+
+
+def test_stage_names_match_flows_and_params_sections():
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    assert set(stages) == set(FLOWS)
+    for name, stage in stages.items():
+        assert stage["cmd"] == f"infopipe run {name}"
+        assert f"flows/{name}.py" in stage["deps"]
+        assert name in stage["params"]
+        assert name in Params.model_fields
+        for section in stage["params"]:
+            assert section.split(".")[0] in Params.model_fields
+        for out in stage.get("outs", []):
+            assert str(out).startswith(f"data/{name}")
+        for metrics in stage.get("metrics", []):
+            path, options = next(iter(metrics.items()))
+            assert path.startswith(f"reports/{name}/") and options == {"cache": False}
+
+
+@pytest.mark.slow
+def test_dvc_repro_from_a_clean_clone(tmp_path):
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    if (MODEL_CACHE / "model.safetensors").is_file():  # spare the 40 s conversion, keep its stage
+        (clone / "data/models").mkdir(parents=True)
+        shutil.copytree(MODEL_CACHE, clone / "data/models" / MODEL_CACHE.name)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("PREFECT_API_URL", None)
+    env.pop("MLFLOW_TRACKING_URI", None)
+    dvc = [str(Path(sys.executable).parent / "dvc")]
+    first = subprocess.run([*dvc, "repro"], cwd=clone, env=env, capture_output=True, text=True, timeout=1200)
+    assert first.returncode == 0, first.stdout + first.stderr
+    metrics = json.loads((clone / "reports/generate/metrics.json").read_text())
+    assert metrics["prompts"] == len(
+        yaml.safe_load((clone / "params.yaml").read_text())["generate"]["prompts"]
+    )
+    assert (clone / "data/generate/generations.parquet").is_file() and (clone / "mlflow.db").is_file()
+    again = subprocess.run([*dvc, "repro"], cwd=clone, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "up to date" in again.stdout
