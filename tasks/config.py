@@ -125,7 +125,7 @@ class Params(Strict):
     bench: BenchConfig
 
     @model_validator(mode="after")
-    def _known_models(self) -> "Params":
+    def _cross_checks(self) -> "Params":
         for where, name in (
             ("generate.model", self.generate.model),
             ("bench.engine.model", self.bench.engine.model),
@@ -133,6 +133,11 @@ class Params(Strict):
             if name not in self.models:
                 known = ", ".join(sorted(self.models))
                 raise ValueError(f"{where}: unknown model {name!r} (known: {known})")
+        if self.generate.sampling.logprobs > self.engine.max_logprobs:
+            raise ValueError(
+                f"generate.sampling.logprobs: {self.generate.sampling.logprobs} exceeds "
+                f"engine.max_logprobs {self.engine.max_logprobs}"
+            )
         return self
 
 

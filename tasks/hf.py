@@ -85,11 +85,7 @@ def generate(
                 attention_mask=mask.to(model.device),
                 max_new_tokens=sampling.max_tokens,
                 min_new_tokens=sampling.min_tokens or None,
-                do_sample=sampling.temperature > 0.0,
-                temperature=sampling.temperature or None,
-                top_p=sampling.top_p,
-                top_k=sampling.top_k or None,
-                min_p=sampling.min_p or None,
+                **_sampling_kwargs(sampling),
                 eos_token_id=sorted(eos) or None,
                 pad_token_id=pad,
                 stop_strings=list(sampling.stop) or None,
@@ -103,6 +99,18 @@ def generate(
                 _row(out.sequences[row, width:].tolist(), logp[row], ids, eos, tokenizer, sampling)
             )
     return results
+
+
+def _sampling_kwargs(sampling: SamplingConfig) -> dict[str, Any]:
+    if sampling.temperature == 0.0:
+        return {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+    return {
+        "do_sample": True,
+        "temperature": sampling.temperature,
+        "top_p": sampling.top_p,
+        "top_k": sampling.top_k,  # 0 = off, as in vLLM (None would mean the model's default)
+        "min_p": sampling.min_p or None,
+    }
 
 
 def _row(

@@ -24,7 +24,9 @@ def open_engine(params: Params, model: str, backend: str | None = None) -> Engin
     if key not in _LIVE:
         if cls.exclusive(params.engine):
             close_engines(name)
-        _LIVE[key] = cls(model, spec, params.engine)
+        engine = cls(model, spec, params.engine)
+        engine.warm_up()
+        _LIVE[key] = engine
     return _LIVE[key]
 
 

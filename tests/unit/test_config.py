@@ -43,6 +43,7 @@ def test_override_parses_values_as_yaml_like_dvc():
         ("generate.sampling.top_p=1.5", "generate.sampling.top_p"),
         ("generate.truncation=middle", "generate.truncation"),
         ("engine.tensor_parallel_size=2", "in_process needs tensor_parallel_size 1"),
+        ("generate.sampling.logprobs=50", "generate.sampling.logprobs: 50 exceeds engine.max_logprobs 20"),
     ],
 )
 def test_bad_params_name_the_key(override, expected):
