@@ -6,6 +6,8 @@ All runs use the same model, the same tokenized prompts and fixed-length greedy 
 
 import statistics
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from tasks.bench.registry import BENCHMARKS
@@ -21,14 +23,17 @@ def _prompts(params: Params, n: int) -> list[str]:
     return [f"{base[i % len(base)]} (#{i})" for i in range(n)]
 
 
-def _tokens_per_second(run: Any, tokens: int, repeats: int) -> float:
-    run()  # warm-up
-    rates = []
+def _tokens_per_second(runs: dict[str, Callable[[], Any]], tokens: int, repeats: int) -> dict[str, float]:
+    """Median tokens/s of each run; repeats interleave the runs, so drift hits all alike."""
+    for run in runs.values():
+        run()  # warm-up
+    rates: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        rates.append(tokens / (time.perf_counter() - start))
-    return statistics.median(rates)
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            rates[name].append(tokens / (time.perf_counter() - start))
+    return {name: statistics.median(values) for name, values in rates.items()}
 
 
 @BENCHMARKS.register("engine")
@@ -44,17 +49,14 @@ def engine_bench(params: Params) -> dict[str, Any]:
     for backend in config.backends:
         engine = open_engine(params, config.model, backend)
         ids = engine.encode_prompts(prompts, config.max_tokens, "error")
-        rates[backend] = _tokens_per_second(
-            lambda e=engine, i=ids: e.generate_ids(i, plain), tokens, config.repeats
-        )
-        rates[f"{backend}_with_logprobs_entropy"] = _tokens_per_second(
-            lambda e=engine, i=ids: e.generate_ids(i, full), tokens, config.repeats
-        )
+        runs: dict[str, Callable[[], Any]] = {
+            backend: partial(engine.generate_ids, ids, plain),
+            f"{backend}_with_logprobs_entropy": partial(engine.generate_ids, ids, full),
+        }
         raw = getattr(engine, "raw_generate_seconds", None)
-        if raw is not None:
-            rates[f"raw_{backend}"] = _tokens_per_second(
-                lambda r=raw, i=ids: r(i, config.max_tokens), tokens, config.repeats
-            )
+        if raw is not None:  # the same inputs through plain `vllm.LLM.generate`
+            runs[f"raw_{backend}"] = partial(raw, ids, config.max_tokens)
+        rates |= _tokens_per_second(runs, tokens, config.repeats)
         close_engines(backend)
     figures: dict[str, Any] = {
         "tokens_per_second": rates,
