@@ -18,7 +18,11 @@ from tasks.config import load_params
 from tasks.errors import InfopipeError
 
 # The table of contents: stage name -> flow.
-FLOWS = {"models": "flows.models:models", "generate": "flows.generate:generate"}
+FLOWS = {
+    "world": "flows.world:world",
+    "models": "flows.models:models",
+    "generate": "flows.generate:generate",
+}
 
 
 def _flow(name: str) -> Callable[..., Any]:

@@ -117,10 +117,28 @@ class BenchConfig(Strict):
     engine: EngineBenchConfig
 
 
+class WorldSplit(Strict):
+    """Entity counts of one split; one document per organisation."""
+
+    organisations: PositiveInt
+    people: PositiveInt
+    cities: PositiveInt
+    products: PositiveInt
+
+
+class WorldConfig(Strict):
+    seed: int = 0
+    train: WorldSplit = WorldSplit(organisations=400, people=800, cities=120, products=400)
+    heldout: WorldSplit = WorldSplit(organisations=100, people=200, cities=40, products=100)
+    distractors: Annotated[int, Field(ge=0, le=8)] = 2  # sentences per document a compressor should drop
+    boilerplate: bool = True  # a header and a footer line per document
+
+
 class Params(Strict):
     profile: str = "cpu"
     models: dict[str, ModelSpec]
     engine: EngineConfig = EngineConfig()
+    world: WorldConfig = WorldConfig()
     generate: GenerateConfig
     bench: BenchConfig
 
