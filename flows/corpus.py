@@ -1,6 +1,7 @@
 """Flow `corpus`: real prose (Jane Austen's novels, Reuters news) from Debian packages, chunked.
 
-Produces data/corpus/{documents,chunks}.parquet and reports/corpus/metrics.json. Without the
+Produces data/corpus/{documents,chunks}.parquet, reports/corpus/metrics.json and an MLflow run
+in experiment `corpus`. Without the
 packages (no apt-get) it says so in one line per source and writes what it has.
 
 CPU:  infopipe run corpus              (or `dvc repro corpus`)
@@ -11,6 +12,8 @@ from typing import Any
 
 from prefect import flow, task
 
+from flows.runtime import run_tags
+from tasks import tracking
 from tasks.config import load_params
 from tasks.corpus.build import build_corpus
 from tasks.outputs import JobOutputs
@@ -22,8 +25,16 @@ JOB = "corpus"
 def corpus(params_file: str = "params.yaml", overrides: list[str] | None = None) -> dict[str, Any]:
     params = load_params(params_file, overrides or [])
     out = JobOutputs(JOB)
-    frames, metrics = task(build_corpus)(params.corpus)
-    for name, frame in frames.items():
-        out.table(name, frame)
-    out.metrics(metrics)
+    with tracking.flow_run(
+        JOB, {JOB: params.corpus.model_dump()}, run_tags(params, engine="none", models=[])
+    ) as run:
+        frames, metrics = task(build_corpus)(params.corpus)
+        files = [out.table(name, frame) for name, frame in frames.items()]
+        files.append(out.metrics(metrics))
+        run.log_metrics(
+            {f"{source}.words": m["words"] for source, m in metrics.items() if isinstance(m, dict)}
+        )
+        run.set_tags({"skipped": ",".join(metrics["skipped"]) or "none"})
+        for path in files:
+            run.log_artifact(path)
     return metrics
