@@ -84,7 +84,8 @@ def generate(
                 input_ids=input_ids.to(model.device),
                 attention_mask=mask.to(model.device),
                 max_new_tokens=sampling.max_tokens,
-                min_new_tokens=sampling.min_tokens or None,
+                # transformers has no ignore_eos: holding EOS back until max_tokens is the closest.
+                min_new_tokens=sampling.max_tokens if sampling.ignore_eos else sampling.min_tokens or None,
                 **_sampling_kwargs(sampling),
                 eos_token_id=sorted(eos) or None,
                 pad_token_id=pad,

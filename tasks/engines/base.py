@@ -50,7 +50,10 @@ class Engine(ABC):
     def score(
         self, prompts: Sequence[str], continuations: Sequence[str | Sequence[int]]
     ) -> list[list[float]]:
-        """Per-token log p(continuation | prompt); a continuation is text or token ids."""
+        """Per-token log p(continuation | prompt); a continuation is text or token ids.
+
+        Prompts are rendered as `generate` renders them (chat template included), so scoring a
+        generation's tokens reproduces its log-probs."""
         if len(prompts) != len(continuations):
             raise InfopipeError("score", f"{len(prompts)} prompts but {len(continuations)} continuations")
         ctx = self.encode_prompts(prompts, 0, "error")
