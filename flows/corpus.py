@@ -1,8 +1,8 @@
 """Flow `corpus`: real prose (Jane Austen's novels, Reuters news) from Debian packages, chunked.
 
 Produces data/corpus/{documents,chunks}.parquet, reports/corpus/metrics.json and an MLflow run
-in experiment `corpus`. Without the
-packages (no apt-get) it says so in one line per source and writes what it has.
+in experiment `corpus`. Without the packages (no apt-get) it says so in one line per source and
+writes what it has.
 
 CPU:  infopipe run corpus              (or `dvc repro corpus`)
 GPU:  not used: the gpu profile reads Hugging Face datasets.
@@ -29,12 +29,10 @@ def corpus(params_file: str = "params.yaml", overrides: list[str] | None = None)
         JOB, {JOB: params.corpus.model_dump()}, run_tags(params, engine="none", models=[])
     ) as run:
         frames, metrics = task(build_corpus)(params.corpus)
-        files = [out.table(name, frame) for name, frame in frames.items()]
-        files.append(out.metrics(metrics))
+        files = [*out.tables(frames), out.metrics(metrics)]
         run.log_metrics(
             {f"{source}.words": m["words"] for source, m in metrics.items() if isinstance(m, dict)}
         )
         run.set_tags({"skipped": ",".join(metrics["skipped"]) or "none"})
-        for path in files:
-            run.log_artifact(path)
+        run.log_artifacts(files)
     return metrics

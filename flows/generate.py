@@ -55,6 +55,5 @@ def generate(params_file: str = "params.yaml", overrides: list[str] | None = Non
             ),
         ]
         run.log_metrics(metrics)
-        for path in files:
-            run.log_artifact(path)
+        run.log_artifacts(files)
     return metrics

@@ -28,10 +28,8 @@ def world(params_file: str = "params.yaml", overrides: list[str] | None = None) 
         JOB, {JOB: params.world.model_dump()}, run_tags(params, engine="none", models=[])
     ) as run:
         tables = task(build_world)(params.world)
-        files = [out.table(name, frame) for name, frame in tables.items()]
         metrics = summarize(tables)
-        files.append(out.metrics(metrics))
+        files = [*out.tables(tables), out.metrics(metrics)]
         run.log_metrics({"entities": metrics["entities"], "distractor_share": metrics["distractor_share"]})
-        for path in files:
-            run.log_artifact(path)
+        run.log_artifacts(files)
     return metrics

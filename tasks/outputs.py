@@ -27,6 +27,9 @@ class JobOutputs:
     def table(self, name: str, frame: pl.DataFrame) -> Path:
         return write_parquet(self.data / f"{name}.parquet", frame)
 
+    def tables(self, frames: Mapping[str, pl.DataFrame]) -> list[Path]:
+        return [self.table(name, frame) for name, frame in frames.items()]
+
     def metrics(self, metrics: Mapping[str, Any]) -> Path:
         return write_json(self.reports / "metrics.json", dict(metrics))
 

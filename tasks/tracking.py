@@ -11,7 +11,7 @@ import platform
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -137,6 +137,10 @@ class Run:
             self._mlflow.log_artifacts(str(path), artifact_path=folder)
         else:
             self._mlflow.log_artifact(str(path), artifact_path=folder)
+
+    def log_artifacts(self, paths: Iterable[Path | str]) -> None:
+        for path in paths:
+            self.log_artifact(path)
 
     @contextmanager
     def child(self, name: str, config: Mapping[str, Any] | None = None) -> Iterator["Run"]:
