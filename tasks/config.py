@@ -27,6 +27,33 @@ class GgufBuild(Strict):
     save_dtype: Dtype = "bfloat16"
 
 
+# Head sizes vLLM's CPU attention runs (vllm/v1/attention/backends/cpu_attn.py); smaller ones fail.
+VLLM_CPU_HEAD_SIZES = (32, 64, 80, 96, 112, 128, 160, 192, 224, 256, 512)
+
+
+class TrainRecipe(Strict):
+    """A Llama model the `models` stage trains from scratch on the world's task formats.
+
+    Budgets are in optimizer steps, not seconds, so the same params give the same model."""
+
+    hidden: PositiveInt
+    layers: PositiveInt
+    head_dim: PositiveInt = 64
+    steps: PositiveInt
+    lr: Annotated[float, Field(gt=0.0, lt=1.0)]
+    batch_size: PositiveInt = 16
+
+    @model_validator(mode="after")
+    def _heads(self) -> "TrainRecipe":
+        if self.head_dim not in VLLM_CPU_HEAD_SIZES:
+            raise ValueError(
+                f"head_dim {self.head_dim} is not one vLLM's CPU attention runs {VLLM_CPU_HEAD_SIZES}"
+            )
+        if self.hidden % self.head_dim:
+            raise ValueError(f"hidden {self.hidden} is not a multiple of head_dim {self.head_dim}")
+        return self
+
+
 class ModelSpec(Strict):
     """A named model: exactly one of a local `path`, a Hugging Face `hf_id` or a `package` dir."""
 
@@ -40,14 +67,17 @@ class ModelSpec(Strict):
     roles: list[str] = []
     trust_remote_code: bool = False
     build: GgufBuild | None = None
+    train: TrainRecipe | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> "ModelSpec":
         given = [k for k in ("path", "hf_id", "package") if getattr(self, k)]
         if len(given) != 1:
             raise ValueError(f"give exactly one of path, hf_id, package (got {given or 'none'})")
-        if self.build and not self.path:
-            raise ValueError("build needs a path to write the model to")
+        if self.build and self.train:
+            raise ValueError("give at most one of build, train")
+        if (self.build or self.train) and not self.path:
+            raise ValueError("build and train need a path to write the model to")
         return self
 
 
@@ -141,12 +171,53 @@ class CorpusConfig(Strict):
     required: bool = False  # a missing package: an error instead of a one-line skip
 
 
+BLOCKS = ("answer", "notes", "entities", "relation", "keep")  # prompts of tasks/prompts/ after a document
+
+
+class TrainingConfig(Strict):
+    """How the `models` stage trains the models with a `train` recipe: shared by the family."""
+
+    seed: int = 0
+    tokenizer: str = "data/models/world-tokenizer"  # the family's byte-level BPE tokenizer
+    vocab_size: Annotated[int, Field(ge=260)] = 2048  # 256 bytes + special tokens + merges
+    tokenizer_documents: PositiveInt = 2000  # fresh documents the tokenizer learns merges from
+    # Expected blocks of each role after the document in a training sample (loss on answers only);
+    # the rest of the samples are plain documents with loss on every token.
+    blocks: dict[str, Annotated[float, Field(ge=0.0)]] = {
+        "answer": 4,
+        "notes": 1,
+        "entities": 1,
+        "relation": 1,
+        "keep": 1,
+    }
+    document_share: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
+    warmup: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05  # share of steps
+    final_lr: Fraction = 0.1  # cosine decay to this share of the peak
+    weight_decay: Annotated[float, Field(ge=0.0)] = 0.1  # on matrices only
+    clip: Annotated[float, Field(gt=0.0)] = 1.0
+    bf16: bool = True  # autocast; needs a CPU with bf16 support to pay off
+    threads: PositiveInt | None = None  # torch threads; None = all cores
+    checkpoints: Annotated[int, Field(ge=0)] = 4  # saved evenly along training, with their step
+    log_every: PositiveInt = 50
+    eval_documents: PositiveInt = 100  # held-out documents each model is scored on
+
+    @model_validator(mode="after")
+    def _known_blocks(self) -> "TrainingConfig":
+        unknown = sorted(set(self.blocks) - set(BLOCKS))
+        if unknown:
+            raise ValueError(f"blocks: unknown prompt {unknown[0]!r} (known: {', '.join(BLOCKS)})")
+        if not any(self.blocks.values()):
+            raise ValueError("blocks: every count is 0; nothing to learn beyond plain documents")
+        return self
+
+
 class Params(Strict):
     profile: str = "cpu"
     models: dict[str, ModelSpec]
     engine: EngineConfig = EngineConfig()
     world: WorldConfig = WorldConfig()
     corpus: CorpusConfig = CorpusConfig()
+    training: TrainingConfig = TrainingConfig()
     generate: GenerateConfig
     bench: BenchConfig
 

@@ -40,3 +40,19 @@ class JobOutputs:
             {y: [(r[x], r[y]) for r in rows]}, self.reports / f"{name}.png", title=title, xlabel=x, ylabel=y
         )
         return [data, png]
+
+    def curves(
+        self, name: str, series: Mapping[str, Sequence[Mapping[str, float]]], x: str, y: str, title: str
+    ) -> list[Path]:
+        """One DVC plot file per series (`<name>/<series>.json`) and all of them in one PNG."""
+        files = [
+            write_json(self.reports / name / f"{label}.json", list(rows)) for label, rows in series.items()
+        ]
+        png = line_plot(
+            {label: [(r[x], r[y]) for r in rows] for label, rows in series.items()},
+            self.reports / f"{name}.png",
+            title=title,
+            xlabel=x,
+            ylabel=y,
+        )
+        return [*files, png]

@@ -32,7 +32,7 @@ def model_overrides(prefect_harness) -> list[str]:
     if not (MODEL_CACHE / "model.safetensors").is_file():
         from flows.models import models
 
-        models(params_file=str(ROOT / "params.yaml"), overrides=overrides)
+        models(params_file=str(ROOT / "params.yaml"), overrides=overrides, only=[MODEL])
     return overrides
 
 

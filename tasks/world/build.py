@@ -2,34 +2,28 @@
 
 import random
 from collections import Counter
+from pathlib import Path
 from statistics import fmean
 from typing import Any
 
 import polars as pl
 
 from tasks.config import WorldConfig
+from tasks.errors import InfopipeError
+from tasks.world.document import from_company
 from tasks.world.facts import Company, draw_companies
 from tasks.world.render import TEMPLATE_VERSION, render
 
-# kind -> (question template, answer field of Company, supporting facts). Multi-hop ones chain two.
-QUESTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "founder": ("Who founded {name}?", "founder", ("founded_by",)),
-    "founded": ("In which year was {name} founded?", "founded", ("founded_by",)),
-    "city": ("Where is {name} headquartered?", "city", ("headquartered_in",)),
-    "product": ("What product does {name} make?", "product", ("makes",)),
-    "ceo": ("Who is the chief executive of {name}?", "ceo", ("ceo_of",)),
-    "revenue": ("What revenue did {name} report last year?", "revenue", ("revenue",)),
-    "founder_birthplace": (
-        "Where was the founder of {name} born?",
-        "founder_city",
-        ("founded_by", "born_in"),
-    ),
-    "maker_city": (
-        "In which city is the maker of the {product} headquartered?",
-        "city",
-        ("makes", "headquartered_in"),
-    ),
-}
+TABLES = ("documents", "entities", "facts", "questions")
+
+
+def read_world(folder: Path | str = "data/world") -> dict[str, pl.DataFrame]:
+    """The `world` stage's tables, as later stages read them."""
+    folder = Path(folder)
+    missing = [name for name in TABLES if not (folder / f"{name}.parquet").is_file()]
+    if missing:
+        raise InfopipeError(str(folder), f"no {missing[0]}.parquet; run `dvc repro world` first")
+    return {name: pl.read_parquet(folder / f"{name}.parquet") for name in TABLES}
 
 
 def build_world(config: WorldConfig) -> dict[str, pl.DataFrame]:
@@ -65,19 +59,18 @@ def _add_document(
         rows["entities"].append({"doc_id": doc_id, "name": name, "type": kind, "start": start, "end": end})
     for relation, (start, end) in doc.facts.items():
         rows["facts"].append({"doc_id": doc_id, "relation": relation, "start": start, "end": end})
-    for kind, (template, answer, supports) in QUESTIONS.items():
-        spans = [doc.facts[s] for s in supports]
+    for q in from_company(doc_id, company, doc).questions:
         rows["questions"].append(
             {
-                "question_id": f"{doc_id}-{kind}",
+                "question_id": f"{doc_id}-{q.kind}",
                 "doc_id": doc_id,
                 "split": split,
-                "kind": kind,
-                "hops": len(supports),
-                "question": template.format(name=company.name, product=company.product),
-                "answer": getattr(company, answer),
-                "support_starts": [s for s, _ in spans],
-                "support_ends": [e for _, e in spans],
+                "kind": q.kind,
+                "hops": q.hops,
+                "question": q.text,
+                "answer": q.answer,
+                "support_starts": [s for s, _ in q.spans],
+                "support_ends": [e for _, e in q.spans],
                 "template_version": TEMPLATE_VERSION,
             }
         )

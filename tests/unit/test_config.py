@@ -44,6 +44,11 @@ def test_override_parses_values_as_yaml_like_dvc():
         ("generate.truncation=middle", "generate.truncation"),
         ("engine.tensor_parallel_size=2", "in_process needs tensor_parallel_size 1"),
         ("generate.sampling.logprobs=50", "generate.sampling.logprobs: 50 exceeds engine.max_logprobs 20"),
+        ("models.world-s.train.head_dim=16", "head_dim 16 is not one vLLM's CPU attention runs"),
+        ("models.world-s.train.hidden=100", "hidden 100 is not a multiple of head_dim 64"),
+        ("models.world-s.train.steps=-5", "models.world-s.train.steps"),
+        ("training.blocks.answr=2", "blocks: unknown prompt 'answr'"),
+        ("training.vocab_size=100", "training.vocab_size"),
     ],
 )
 def test_bad_params_name_the_key(override, expected):

@@ -1,0 +1,86 @@
+"""The self-trained family: its shared tokenizer and one model per `train` recipe of params.yaml."""
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from tasks import hf, prompts
+from tasks.config import BLOCKS, ModelSpec, Params
+from tasks.engines import close_engines, open_engine
+from tasks.io import atomic_path
+from tasks.models.evaluate import evaluate, summarize
+from tasks.models.train import Trained, fresh_samples, train
+from tasks.world.document import Document
+
+PROMPTS = ("document", *BLOCKS)
+
+
+def heldout_names(world: dict[str, pl.DataFrame]) -> set[str]:
+    """Names of the world's held-out entities: training never draws them."""
+    heldout = world["documents"].filter(pl.col("split") == "heldout")["doc_id"]
+    return set(world["entities"].filter(pl.col("doc_id").is_in(heldout.implode()))["name"].to_list())
+
+
+def trained_models(params: Params) -> dict[str, ModelSpec]:
+    return {name: spec for name, spec in params.models.items() if spec.train}
+
+
+def build_tokenizer(params: Params, exclude: set[str]) -> Path:
+    """Byte-level BPE learned from fresh training samples (all roles), saved at training.tokenizer."""
+    config = params.training
+    stream = fresh_samples(params.world, config, config.seed, exclude)
+    texts = [
+        "".join(text for text, _ in segments)
+        for segments in itertools.islice(stream, config.tokenizer_documents)
+    ]
+    max_len = max((s.max_model_len for s in trained_models(params).values()), default=512)
+    out = Path(config.tokenizer)
+    with atomic_path(out) as tmp:
+        hf.train_tokenizer(texts, config.vocab_size, tmp, max_len)
+    return out
+
+
+def train_member(name: str, params: Params, exclude: set[str], on_log: Any = None) -> Trained:
+    """Train the family model `name` into its path; its data stream and init follow training.seed."""
+    spec = params.models[name]
+    assert spec.train and spec.path  # guaranteed by ModelSpec validation
+    tokenizer = hf.load_plain_tokenizer(Path(params.training.tokenizer))
+    seed = params.training.seed + sorted(params.models).index(name)
+    samples = fresh_samples(params.world, params.training, seed, exclude)
+    return train(
+        spec.train,
+        params.training,
+        tokenizer,
+        samples,
+        Path(spec.path),
+        spec.max_model_len,
+        seed,
+        on_log or (lambda _: None),
+    )
+
+
+def score_member(params: Params, name: str, docs: list[Document]) -> pl.DataFrame:
+    """Held-out scores of one family model, through params.engine's backend."""
+    engine = open_engine(params, name)
+    try:
+        return evaluate(engine, name, docs, params.training.seed)
+    finally:
+        close_engines()
+
+
+def family_metrics(trained: dict[str, Trained], scores: dict[str, pl.DataFrame]) -> dict[str, Any]:
+    """reports/models/metrics.json: each headline a map from model name to a value."""
+    summaries = {name: summarize(frame) for name, frame in scores.items()}
+    headline = ("single_hop_accuracy", "no_context_accuracy", "entity_recall", "multi_hop_accuracy")
+    return {
+        **{key: {name: s[key] for name, s in summaries.items()} for key in headline},
+        "parameters": {name: t.parameters for name, t in trained.items()},
+        "train_steps": {name: t.steps for name, t in trained.items()},
+        "train_tokens": {name: t.tokens for name, t in trained.items()},
+        "final_loss": {name: t.curve[-1]["loss"] for name, t in trained.items()},
+        "checkpoints": {name: [step for step, _ in t.checkpoints] for name, t in trained.items()},
+        "roles": summaries,
+        "prompts": {name: prompts.load(name).tag for name in PROMPTS},
+    }
