@@ -79,8 +79,6 @@ def models(
                 "loss", {n: t.curve for n, t in trained.items()}, "step", "loss", "training loss (answers)"
             ),
         ]
-        run.log_metrics(
-            {f"{k}.{n}": v for k in ("single_hop_accuracy", "entity_recall") for n, v in metrics[k].items()}
-        )
+        run.log_metrics({f"{key}.{name}": v for name, r in metrics["roles"].items() for key, v in r.items()})
         run.log_artifacts(files)
     return metrics

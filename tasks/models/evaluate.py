@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from tasks import prompts
 from tasks.config import SamplingConfig
 from tasks.engines import Engine
 from tasks.models.formats import SEPARATOR, SINGLE_HOP, Probe, probes
@@ -24,6 +25,8 @@ SCHEMA = {
     "gold": pl.String,
     "output": pl.String,
     "score": pl.Float64,
+    "prompt_version": pl.String,
+    "config_hash": pl.String,
 }
 
 
@@ -52,7 +55,7 @@ def score(probe: Probe, output: str) -> float:
     return float(output == probe.gold.strip())
 
 
-def evaluate(engine: Engine, model: str, docs: list[Document], seed: int) -> pl.DataFrame:
+def evaluate(engine: Engine, model: str, docs: list[Document], seed: int, config_hash: str) -> pl.DataFrame:
     rng = random.Random(seed)
     items = [p for doc in docs for p in probes(doc, rng)]
     by_role: dict[str, list[Probe]] = defaultdict(list)
@@ -65,7 +68,14 @@ def evaluate(engine: Engine, model: str, docs: list[Document], seed: int) -> pl.
         )
         for probe, gen in zip(group, engine.generate([p.prompt for p in group], sampling), strict=True):
             rows.append(
-                {"model": model, **asdict(probe), "output": gen.text, "score": score(probe, gen.text)}
+                {
+                    "model": model,
+                    **asdict(probe),
+                    "output": gen.text,
+                    "score": score(probe, gen.text),
+                    "prompt_version": prompts.load(role.removesuffix("_no_context")).tag,
+                    "config_hash": config_hash,
+                }
             )
     return pl.DataFrame(rows, schema=SCHEMA)
 

@@ -7,7 +7,7 @@ from typing import Any
 import polars as pl
 
 from tasks import hf, prompts
-from tasks.config import BLOCKS, ModelSpec, Params
+from tasks.config import BLOCKS, ModelSpec, Params, config_hash
 from tasks.engines import close_engines, open_engine
 from tasks.io import atomic_path
 from tasks.models.evaluate import evaluate, summarize
@@ -65,7 +65,8 @@ def score_member(params: Params, name: str, docs: list[Document]) -> pl.DataFram
     """Held-out scores of one family model, through params.engine's backend."""
     engine = open_engine(params, name)
     try:
-        return evaluate(engine, name, docs, params.training.seed)
+        tag = config_hash(params.models[name], params.training, params.world)
+        return evaluate(engine, name, docs, params.training.seed, tag)
     finally:
         close_engines()
 

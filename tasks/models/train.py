@@ -30,7 +30,7 @@ FRESH = WorldSplit(organisations=16, people=32, cities=16, products=16)  # drawn
 def fresh_samples(
     world: WorldConfig, training: TrainingConfig, seed: int, exclude: set[str]
 ) -> Iterator[list[Segment]]:
-    """An endless stream of training samples about newly drawn companies."""
+    """An endless stream of training samples about newly drawn companies (never `exclude`d names)."""
     rng = random.Random(seed)
     while True:
         for company in draw_companies(rng, "train", FRESH, set(exclude)):

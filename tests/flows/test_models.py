@@ -12,6 +12,7 @@ from flows.world import world
 from tasks import tracking
 from tasks.config import SamplingConfig, load_params
 from tasks.engines import close_engines, open_engine
+from tasks.models.evaluate import SCHEMA
 
 from ..conftest import MODEL_CACHE, ROOT
 
@@ -83,7 +84,8 @@ def test_family_reports_headline_maps_and_loss_curves(family):
     assert [p["step"] for p in curve] == [5, 10]
     assert (reports / "loss.png").read_bytes()[:4] == b"\x89PNG"
     scores = pl.read_parquet(workdir / "data/models/scores.parquet")
-    assert set(scores["model"]) == set(FAMILY)
+    assert set(scores["model"]) == set(FAMILY) and scores.schema == SCHEMA
+    assert set(scores.filter(pl.col("role") == "keep")["prompt_version"]) == {"keep-v1"}
     assert set(scores["role"]) == {"answer", "answer_no_context", "notes", "entities", "relation", "keep"}
     # 3 documents x 6 single-hop questions, scored with and without the document.
     assert scores.filter(pl.col("role") == "answer_no_context").height == 3 * 8 * len(FAMILY)
@@ -95,6 +97,7 @@ def test_family_is_tracked_with_a_child_run_per_model(family):
     children = [r for r in runs if r["tags"].get("mlflow.parentRunId") == parent["run_id"]]
     assert {c["tags"]["mlflow.runName"] for c in children} == {"train-world-s", "train-world-m"}
     assert parent["tags"]["models"] == "world-s,world-m" and parent["params"]["training.vocab_size"] == "400"
+    assert parent["metrics"]["entity_recall.world-m"] == pytest.approx(metrics["entity_recall"]["world-m"])
     child = next(c for c in children if c["tags"]["mlflow.runName"] == "train-world-s")
     assert child["params"]["train.steps"] == "10"
     assert child["metrics"]["loss"] == pytest.approx(metrics["final_loss"]["world-s"])
@@ -113,3 +116,24 @@ def test_trained_models_load_in_both_engines_and_agree(family):
         close_engines()
     assert outputs["hf"].token_ids == outputs["vllm"].token_ids
     assert outputs["hf"].logprobs == pytest.approx(outputs["vllm"].logprobs, abs=0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 3: the bar is not reached within the 10-minute budget on two cores "
+    "(reports/models/metrics.json); strict, so meeting it fails here until this marker goes",
+)
+def test_the_family_of_params_yaml_meets_the_quality_bar(tmp_path, monkeypatch, prefect_harness):
+    """Issue 3's bar, on held-out entities, for the family exactly as params.yaml trains it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    params_file = str(ROOT / "params.yaml")
+    world(params_file=params_file)
+    metrics = models(params_file=params_file, only=["world-s", "world-m", "world-l"])
+    by_size = sorted(metrics["parameters"], key=metrics["parameters"].get)
+    accuracy = [metrics["single_hop_accuracy"][name] for name in by_size]
+    assert accuracy == sorted(accuracy), f"accuracy does not rise with size: {accuracy}"
+    assert accuracy[-1] >= 0.6, f"the largest answers {accuracy[-1]:.0%} of single-hop questions"
+    assert max(metrics["no_context_accuracy"].values()) <= 0.05  # answers come from the context
+    assert metrics["entity_recall"][by_size[-1]] >= 0.7
