@@ -62,7 +62,8 @@ def test_score_agrees_with_generate(pair, backend, request):
     assert same, "no generation round-trips through the tokenizer"
     by_text = engine.score([PROMPTS[i] for i in same], [generations[i].text for i in same])
     for i, s in zip(same, by_text, strict=True):
-        assert s == pytest.approx(scores[i], abs=1e-6)
+        # Another batch, another padding width: fp32 sums in another order (seen: 1e-5 on hf).
+        assert s == pytest.approx(scores[i], abs=1e-4)
 
 
 def test_scores_agree_across_backends(vllm_engine, hf_engine):
