@@ -11,7 +11,7 @@ import polars as pl
 from tasks import prompts
 from tasks.config import SamplingConfig
 from tasks.engines import Engine
-from tasks.models.formats import SEPARATOR, SINGLE_HOP, Probe, probes
+from tasks.models.formats import MULTI_HOP, SEPARATOR, SINGLE_HOP, Probe, probes
 from tasks.stats import mean_with_ci
 from tasks.world.document import Document
 
@@ -89,10 +89,9 @@ def summarize(scores: pl.DataFrame) -> dict[str, float]:
             rows = rows.filter(pl.col("kind").is_in(kinds))
         return rows["score"].to_list()
 
-    multi = tuple(set(scores["kind"].to_list()) - set(SINGLE_HOP) - {"entities", "relation", "keep"})
     return {
         **mean_with_ci("single_hop_accuracy", values("answer", SINGLE_HOP)),
-        **mean_with_ci("multi_hop_accuracy", values("answer", multi)),
+        **mean_with_ci("multi_hop_accuracy", values("answer", MULTI_HOP)),
         **mean_with_ci("no_context_accuracy", values("answer_no_context", SINGLE_HOP)),
         **mean_with_ci("entity_recall", values("entities")),
         **mean_with_ci("notes_exact", values("notes")),

@@ -16,10 +16,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tasks import prompts
-from tasks.world.document import Document
+from tasks.world.document import QUESTIONS, Document
 
 Segment = tuple[str, bool]  # text, whether it carries loss
-SINGLE_HOP = ("founder", "founded", "city", "product", "ceo", "revenue")
+SINGLE_HOP = tuple(kind for kind, (_, _, supports) in QUESTIONS.items() if len(supports) == 1)
+MULTI_HOP = tuple(kind for kind in QUESTIONS if kind not in SINGLE_HOP)
 SEPARATOR = "; "  # between listed entities
 
 
@@ -79,7 +80,7 @@ def probes(doc: Document, rng: random.Random) -> list[Probe]:
         for role, text in (("answer", doc.text), ("answer_no_context", "")):
             prompt = prompts.load("answer").render(document=text, question=q.text)
             out.append(Probe(role, q.kind, doc.doc_id, prompt, q.answer))
-        if q.kind in SINGLE_HOP[:1] or q.hops > 1:
+        if q.kind == "founder" or q.hops > 1:  # notes for one single-hop and every multi-hop question
             out.append(
                 Probe("notes", q.kind, doc.doc_id, _prompt("notes", doc, question=q.text), doc.notes(q))
             )

@@ -6,7 +6,6 @@ reference/feasibility.md: AdamW (0.9, 0.95), decay on matrices, clip 1.0, warmup
 bf16 autocast on CPU.
 """
 
-import logging
 import math
 import random
 import time
@@ -23,7 +22,6 @@ from tasks.world.document import from_company
 from tasks.world.facts import draw_companies
 from tasks.world.render import render
 
-log = logging.getLogger(__name__)
 FRESH = WorldSplit(organisations=16, people=32, cities=16, products=16)  # drawn per 16 samples
 
 

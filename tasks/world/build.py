@@ -29,7 +29,7 @@ def read_world(folder: Path | str = "data/world") -> dict[str, pl.DataFrame]:
 def build_world(config: WorldConfig) -> dict[str, pl.DataFrame]:
     rng = random.Random(config.seed)
     taken: set[str] = set()  # names are unique across kinds and splits: splits share no entity
-    rows: dict[str, list[dict[str, object]]] = {"documents": [], "entities": [], "facts": [], "questions": []}
+    rows: dict[str, list[dict[str, object]]] = {name: [] for name in TABLES}
     for split in ("train", "heldout"):
         for i, company in enumerate(draw_companies(rng, split, getattr(config, split), taken)):
             _add_document(rows, f"{split}-{i:05d}", split, company, rng, config)
