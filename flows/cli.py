@@ -23,6 +23,7 @@ FLOWS = {
     "corpus": "flows.corpus:corpus",
     "models": "flows.models:models",
     "generate": "flows.generate:generate",
+    "compression": "flows.compression:compression",
 }
 
 

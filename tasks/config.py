@@ -171,6 +171,84 @@ class CorpusConfig(Strict):
     required: bool = False  # a missing package: an error instead of a one-line skip
 
 
+def _known(kind: str, name: str) -> str:
+    """`name` if the registry or prompt folder of `kind` has it, else a ValueError naming it."""
+    from tasks import prompts
+    from tasks.compression import COMPRESSORS
+
+    try:
+        prompts.load(name) if kind == "prompt" else COMPRESSORS.get(name)
+    except InfopipeError as err:
+        raise ValueError(err.problem) from None
+    return name
+
+
+class TeacherConfig(Strict):
+    """A teacher LLM of the distillation and the prompt it is asked with (tasks/prompts/)."""
+
+    model: str
+    prompt: str = "compress"  # the paper's instruction; the family answers its trained `keep` format
+
+    @model_validator(mode="after")
+    def _prompt(self) -> "TeacherConfig":
+        _known("prompt", self.prompt)
+        return self
+
+
+class ClassifierConfig(Strict):
+    """The keep/drop token classifier (LLMLingua-2 recipe, scaled to the data)."""
+
+    base: str = "minilm-l6"  # a model of params.yaml: the encoder to fine-tune
+    # A released LLMLingua-2 checkpoint (HF id) to compress with instead of training one (gpu).
+    released: str | None = None
+    epochs: PositiveInt = 10
+    batch_size: PositiveInt = 10
+    lr: Annotated[float, Field(gt=0.0, lt=1.0)] = 1e-5
+    validation: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.2  # random share held out (paper: 80/20)
+    seed: int = 0
+
+
+class CompressionEvalConfig(Strict):
+    predictor: str = "smollm2-135m-instruct"
+    rates: list[Fraction] = [0.2, 0.33, 0.5, 0.7, 1.0]
+    methods: list[str] = ["llmlingua2", "random_drop", "truncate", "selective_context", "llmlingua1"]
+    world_documents: PositiveInt = 16  # held-out world documents; every question of each
+    real_documents: Annotated[int, Field(ge=0)] = 16  # Reuters chunks with cloze questions
+    cloze_per_document: PositiveInt = 2
+    max_tokens: PositiveInt = 16
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _methods(self) -> "CompressionEvalConfig":
+        for name in self.methods:
+            _known("compressor", name)
+        if not self.rates:
+            raise ValueError("rates is empty")
+        return self
+
+
+class CompressionConfig(Strict):
+    """Stage `compression`: distil, annotate, train, compress, evaluate (reference/algorithms.md Job 1)."""
+
+    # Factories: the validators of these configs consult registries that import this module.
+    teachers: list[TeacherConfig] = Field(
+        default_factory=lambda: [TeacherConfig(model="smollm2-135m-instruct")]
+    )
+    world_documents: PositiveInt = 200  # train-split documents the teachers compress
+    real_chunks: Annotated[int, Field(ge=0)] = 40  # corpus chunks the teachers compress
+    chunk_tokens: PositiveInt = 512  # teacher chunks, in GPT (cl100k) tokens, cut at sentence ends
+    teacher_sampling: SamplingConfig = SamplingConfig(
+        max_tokens=384, temperature=0.3, logprobs=0, entropy=False
+    )
+    window: PositiveInt = 400  # alignment window (label_word.py, collect_data.sh)
+    filter_quantile: Annotated[float, Field(gt=0.0, le=1.0)] = 0.9  # drop chunks at or above it, VR then AG
+    max_variation_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.2  # above it: not extractive
+    classifier: ClassifierConfig = ClassifierConfig()
+    scorer: str = "smollm2-135m-instruct"  # the causal LM behind selective_context and llmlingua1
+    parity_documents: PositiveInt = 24  # real documents compressed by ours and by the llmlingua package
+    evaluation: CompressionEvalConfig = Field(default_factory=CompressionEvalConfig)
+
+
 BLOCKS = ("answer", "notes", "entities", "relation", "keep")  # prompts of tasks/prompts/ after a document
 
 
@@ -218,15 +296,21 @@ class Params(Strict):
     world: WorldConfig = WorldConfig()
     corpus: CorpusConfig = CorpusConfig()
     training: TrainingConfig = TrainingConfig()
+    compression: CompressionConfig = Field(default_factory=CompressionConfig)
     generate: GenerateConfig
     bench: BenchConfig
 
     @model_validator(mode="after")
     def _cross_checks(self) -> "Params":
-        for where, name in (
+        named = [
             ("generate.model", self.generate.model),
             ("bench.engine.model", self.bench.engine.model),
-        ):
+            ("compression.scorer", self.compression.scorer),
+            ("compression.classifier.base", self.compression.classifier.base),
+            ("compression.evaluation.predictor", self.compression.evaluation.predictor),
+            *((f"compression.teachers.{i}.model", t.model) for i, t in enumerate(self.compression.teachers)),
+        ]
+        for where, name in named:
             if name not in self.models:
                 known = ", ".join(sorted(self.models))
                 raise ValueError(f"{where}: unknown model {name!r} (known: {known})")

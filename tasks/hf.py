@@ -243,3 +243,135 @@ def _as_list(value: Any) -> list[int]:
     if value is None:
         return []
     return list(value) if isinstance(value, list | tuple) else [int(value)]
+
+
+# -- token classification (LLMLingua-2's keep/drop classifier) --------------------------------
+KEEP_LABELS = {0: "drop", 1: "keep"}
+
+
+def load_token_classifier(source: str, num_labels: int = 2) -> tuple[Any, Any]:
+    """A token classifier and its tokenizer: a trained keep/drop model, or an encoder to fine-tune
+    (a new 2-label head is added to a plain encoder)."""
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    model = AutoModelForTokenClassification.from_pretrained(
+        source, num_labels=num_labels, id2label=KEEP_LABELS, label2id={v: k for k, v in KEEP_LABELS.items()}
+    )
+    return model.eval(), AutoTokenizer.from_pretrained(source)
+
+
+def window(model: Any, tokenizer: Any) -> int:
+    """The longest input the encoder takes, special tokens included."""
+    limits = [model.config.max_position_embeddings, tokenizer.model_max_length]
+    return int(min(limit for limit in limits if limit and limit < 1_000_000))
+
+
+def boundary_ids(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The special ids an encoder puts around a sequence: [CLS] ... [SEP] or <s> ... </s>."""
+    first = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+    last = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    return ([first] if first is not None else []), ([last] if last is not None else [])
+
+
+def keep_probs(model: Any, tokenizer: Any, chunks: list[list[int]], batch_size: int) -> list[list[float]]:
+    """P(keep) of every token of each chunk (ids without special tokens), batched and padded."""
+    import torch
+
+    head, tail = boundary_ids(tokenizer)
+    pad = tokenizer.pad_token_id or 0
+    out: list[list[float]] = []
+    for start in range(0, len(chunks), batch_size):
+        batch = [head + c + tail for c in chunks[start : start + batch_size]]
+        width = max(len(ids) for ids in batch)
+        ids = torch.tensor([b + [pad] * (width - len(b)) for b in batch])
+        mask = torch.tensor([[1] * len(b) + [0] * (width - len(b)) for b in batch])
+        with torch.inference_mode():
+            probs = model(input_ids=ids, attention_mask=mask).logits.float().softmax(-1)[..., 1]
+        for row, chunk in enumerate(chunks[start : start + batch_size]):
+            out.append(probs[row, len(head) : len(head) + len(chunk)].tolist())
+    return out
+
+
+def train_token_classifier(
+    base: str,
+    train: list[tuple[list[str], list[int]]],
+    valid: list[tuple[list[str], list[int]]],
+    out_dir: Path,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+) -> dict[str, float]:
+    """Fine-tune `base` on word-labelled chunks with transformers' Trainer (LLMLingua-2 recipe).
+
+    Every sub-word inherits its word's label; the model with the best validation token accuracy
+    is kept and saved to `out_dir`. Returns the final validation metrics."""
+    import numpy as np
+    from transformers import DataCollatorForTokenClassification, Trainer, TrainingArguments, set_seed
+
+    set_seed(seed)
+    model, tokenizer = load_token_classifier(base)
+    limit = window(model, tokenizer)
+
+    def encode(rows: list[tuple[list[str], list[int]]]) -> list[dict[str, list[int]]]:
+        out = []
+        for words, labels in rows:
+            enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=limit)
+            tags = [-100 if w is None else labels[w] for w in enc.word_ids()]
+            out.append(
+                {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": tags}
+            )
+        return out
+
+    def metrics(pred: Any) -> dict[str, float]:
+        logits, labels = pred
+        guess, mask = logits.argmax(-1), labels != -100
+        tp = float(((guess == 1) & (labels == 1) & mask).sum())
+        precision = tp / max(float(((guess == 1) & mask).sum()), 1.0)
+        recall = tp / max(float(((labels == 1) & mask).sum()), 1.0)
+        return {
+            "accuracy": float((guess == labels)[mask].mean()) if mask.any() else float("nan"),
+            "precision": precision,
+            "recall": recall,
+            "f1": 2 * precision * recall / max(precision + recall, 1e-12),
+            "keep_share": float(np.mean(labels[mask] == 1)) if mask.any() else float("nan"),
+        }
+
+    args = TrainingArguments(
+        output_dir=str(out_dir.parent / f".{out_dir.name}.trainer"),
+        num_train_epochs=epochs,
+        per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=batch_size,
+        learning_rate=lr,
+        optim="adamw_torch",
+        weight_decay=0.0,
+        lr_scheduler_type="constant",
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=1,
+        load_best_model_at_end=True,
+        metric_for_best_model="accuracy",
+        report_to=[],
+        seed=seed,
+        data_seed=seed,
+        logging_strategy="epoch",
+        disable_tqdm=True,
+        use_cpu=True,
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=encode(train),
+        eval_dataset=encode(valid),
+        data_collator=DataCollatorForTokenClassification(tokenizer),
+        compute_metrics=metrics,
+    )
+    trainer.train()
+    final = {k.removeprefix("eval_"): float(v) for k, v in trainer.evaluate().items()}
+    trainer.save_model(str(out_dir))
+    tokenizer.save_pretrained(str(out_dir))
+    import shutil
+
+    shutil.rmtree(str(args.output_dir), ignore_errors=True)
+    return final

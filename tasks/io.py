@@ -50,3 +50,9 @@ def read_text(path: Path | str) -> str:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise InfopipeError(str(path), f"not UTF-8 (byte {err.start}: {err.reason})") from None
+
+
+def write_text(path: Path | str, text: str) -> Path:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)

@@ -43,3 +43,11 @@ def build_corpus(config: CorpusConfig) -> tuple[dict[str, pl.DataFrame], dict[st
                 "words": int(docs.filter(docs["source"] == source)["words"].sum()),
             }
     return frames, metrics
+
+
+def read_chunks(folder: Path | str = "data/corpus") -> pl.DataFrame:
+    """The `corpus` stage's chunks (empty when no real texts were installed)."""
+    path = Path(folder) / "chunks.parquet"
+    if not path.is_file():
+        raise InfopipeError(str(path), "file not found; run `dvc repro corpus` first")
+    return pl.read_parquet(path)

@@ -47,6 +47,20 @@ def assert_one_line_error(done: subprocess.CompletedProcess[str], *fragments: st
         ),
         (["run", "world", "-S", "world.heldout.organisations=0"], ["world.heldout.organisations"]),
         (["run", "world", "-S", "world.train.cities=-3"], ["world.train.cities"]),
+        (["run", "compression", "-S", "compression.evaluation.rates=[0.5, 1.5]"], ["evaluation.rates.1"]),
+        (["run", "compression", "-S", "compression.evaluation.rates=[0]"], ["evaluation.rates.0"]),
+        (
+            ["run", "compression", "-S", "compression.evaluation.methods=[llmlingua3]"],
+            ["compression.evaluation", "unknown compressor 'llmlingua3'", "did you mean 'llmlingua2'"],
+        ),
+        (
+            ["run", "compression", "-S", "compression.teachers=[{model: world-l, prompt: kep}]"],
+            ["compression.teachers.0", "unknown prompt 'kep'"],
+        ),
+        (
+            ["run", "compression", "-S", "compression.scorer=gpt2"],
+            ["compression.scorer: unknown model 'gpt2'"],
+        ),
     ],
 )
 def test_bad_input_is_one_line(args, fragments, tmp_path):

@@ -15,6 +15,7 @@ from tasks.engines import close_engines, open_engine
 from tasks.models.evaluate import SCHEMA
 
 from ..conftest import MODEL_CACHE, ROOT
+from .conftest import fresh_workdir
 
 FAMILY = ["world-s", "world-m"]
 MICRO = [
@@ -50,9 +51,7 @@ def test_smollm2_is_a_plain_hf_directory(model_overrides):
 def family(tmp_path_factory, prefect_harness):
     """A micro family trained by the real flow in a fresh directory (world stage first)."""
     workdir = tmp_path_factory.mktemp("family")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(workdir)
-        patch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    with fresh_workdir(workdir):
         params_file = str(ROOT / "params.yaml")
         world(params_file=params_file, overrides=MICRO)
         metrics = models(params_file=params_file, overrides=MICRO, only=FAMILY)

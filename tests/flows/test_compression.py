@@ -1,0 +1,75 @@
+"""The `compression` flow end to end on a miniature run: real teachers on vLLM, real spaCy
+alignment, a real Trainer run, the llmlingua package, a real MLflow store."""
+
+import json
+
+import polars as pl
+import pytest
+
+from flows.compression import compression
+from flows.corpus import corpus
+from flows.world import world
+from tasks import tracking
+
+from ..conftest import ROOT
+from .conftest import fresh_workdir
+
+METHODS = ["llmlingua2", "random_drop", "truncate", "selective_context", "llmlingua1", "llmlingua_pkg"]
+MINI = [
+    "world.train.organisations=20",
+    "world.heldout.organisations=4",
+    f"corpus.debian_root={ROOT / '.cache/debian'}",
+    "compression.teachers=[{model: smollm2-135m-instruct, prompt: compress}]",
+    "compression.world_documents=8",
+    "compression.real_chunks=4",
+    "compression.teacher_sampling.max_tokens=96",
+    "compression.classifier.epochs=2",
+    "compression.parity_documents=4",
+    "compression.evaluation.world_documents=2",
+    "compression.evaluation.real_documents=2",
+    "compression.evaluation.rates=[0.5, 1.0]",
+    f"compression.evaluation.methods={METHODS}",
+]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, model_overrides):
+    workdir = tmp_path_factory.mktemp("compression")
+    with fresh_workdir(workdir):
+        overrides = [*model_overrides, *MINI]
+        params_file = str(ROOT / "params.yaml")
+        world(params_file=params_file, overrides=overrides)
+        corpus(params_file=params_file, overrides=overrides)
+        metrics = compression(params_file=params_file, overrides=overrides)
+        yield workdir, metrics, tracking.search("compression", max_results=50)
+
+
+def test_every_step_writes_its_table_and_the_classifier(run):
+    workdir, metrics, _ = run
+    data = workdir / "data/compression"
+    distil = pl.read_parquet(data / "distil.parquet")
+    assert len(distil) == 8 + 4 and set(distil["prompt_version"]) == {"compress-v1"}
+    labels = pl.read_parquet(data / "labels.parquet")
+    assert labels["rejected"].null_count() == metrics["labels"]["kept_chunks"] > 0
+    assert all(len(w) == len(y) for w, y in zip(labels["words"], labels["labels"], strict=True))
+    assert (data / "classifier/model.safetensors").is_file()
+    assert set(metrics["classifier"]) >= {"precision", "recall", "f1", "accuracy"}
+    results = pl.read_parquet(data / "results.parquet")
+    assert set(results["method"]) == set(METHODS) and set(results["dataset"]) == {"world", "real"}
+    # Nothing is dropped at rate 1.0 (llmlingua_pkg rebuilds text from tokens: "$ 5", "u. s.").
+    full = results.filter((pl.col("rate") == 1.0) & (pl.col("method") != "llmlingua_pkg"))
+    assert full["retained"].min() == 1.0, full.filter(pl.col("retained") == 0)[["method", "answer"]]
+
+
+def test_figures_and_mlflow_children(run):
+    workdir, _, runs = run
+    reports = workdir / "reports/compression"
+    saved = json.loads((reports / "metrics.json").read_text())
+    assert set(saved["span_retention_at_2x"]) == set(METHODS) == set(saved["accuracy_at_2x"])
+    assert saved["kept_words_equal_to_llmlingua"] == 1.0
+    assert (reports / "accuracy.png").is_file() and (reports / "span_retention.png").is_file()
+    assert "| world | llmlingua2 | 0.50 |" in (reports / "summary.md").read_text()
+    children = [r for r in runs if "mlflow.parentRunId" in r["tags"]]
+    assert len(children) == len(METHODS) * 2
+    cell = next(r for r in children if r["params"] == {"method": "llmlingua2", "rate": "0.5"})
+    assert {"world.accuracy", "world.span_retention", "real.achieved_ratio"} <= set(cell["metrics"])
