@@ -73,3 +73,19 @@ def test_figures_and_mlflow_children(run):
     assert len(children) == len(METHODS) * 2
     cell = next(r for r in children if r["params"] == {"method": "llmlingua2", "rate": "0.5"})
     assert {"world.accuracy", "world.span_retention", "real.achieved_ratio"} <= set(cell["metrics"])
+
+
+def test_bench_compression_times_the_three_methods_on_the_stage_classifier(run, model_overrides):
+    from tasks.bench import BENCHMARKS
+    from tasks.config import load_params
+
+    workdir, _, _ = run
+    params = load_params(ROOT / "params.yaml", [*model_overrides, *MINI])
+    with fresh_workdir(workdir):
+        figures = BENCHMARKS.get("compression")(params)
+    speed = figures["tokens_per_second"]
+    assert set(speed) == {"llmlingua2", "llmlingua_pkg", "selective_context"} and min(speed.values()) > 0
+    assert figures["llmlingua2_vs_llmlingua_pkg"] == pytest.approx(
+        speed["llmlingua2"] / speed["llmlingua_pkg"]
+    )
+    assert figures["documents"] == 4 and figures["version.llmlingua"] == "0.2.2"
