@@ -101,7 +101,7 @@ def compression(params_file: str = "params.yaml", overrides: list[str] | None = 
                 "answer spans kept",
             ),
         ]
-        run.log_metrics(agreement)
+        run.log_metrics({k: v for k, v in agreement.items() if v is not None})
         run.log_metrics({f"classifier.{k}": v for k, v in metrics["classifier"].items()})
         run.log_artifacts(files)
     return {k: v for k, v in metrics.items() if k != "cells"}

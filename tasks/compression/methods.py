@@ -23,11 +23,15 @@ def kept_words(compressor: LLMLingua2, texts: list[str], rate: float) -> list[li
     return out
 
 
-def parity(classifier: str, texts: list[str], rate: float) -> dict[str, float]:
+def parity(classifier: str, texts: list[str], rate: float) -> dict[str, float | None]:
     """Share of texts where our llmlingua2 keeps exactly the words llmlingua 0.2.2 keeps.
 
     `as_llmlingua`: weights counted on lower-cased words as llmlingua does (the only difference
-    left once words are compared lower-cased); `default`: our weights on words as written."""
+    left once words are compared lower-cased); `default`: our weights on words as written.
+    Without real texts (the corpus stage skipped them) the shares are None, not 0."""
+    if not texts:
+        return {"kept_words_equal_to_llmlingua": None, "kept_words_equal_to_llmlingua_default": None,
+                "parity_documents": 0.0, "parity_rate": rate}  # fmt: skip
     package = LLMLinguaPackage(classifier=classifier)
     theirs = [[w for w, label in package.labelled(text, rate) if label] for text in texts]
     same = LLMLingua2(classifier=classifier, counter=lambda w: gpt_tokens.count(w.lower()))

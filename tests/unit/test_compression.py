@@ -162,3 +162,10 @@ def test_label_table_counts_non_extractive_and_empty_teacher_outputs():
         "1963",
     ]
     assert table["variation_rate"][0] == 0.0 and table["variation_rate"][1] > 0.5
+
+
+def test_parity_without_real_texts_reports_none_not_zero():
+    from tasks.compression.methods import parity
+
+    figures = parity("no-classifier-needed", [], 0.5)
+    assert figures["kept_words_equal_to_llmlingua"] is None and figures["parity_documents"] == 0.0
