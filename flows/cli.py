@@ -24,6 +24,7 @@ FLOWS = {
     "models": "flows.models:models",
     "generate": "flows.generate:generate",
     "compression": "flows.compression:compression",
+    "entigraph": "flows.entigraph:entigraph",
 }
 
 

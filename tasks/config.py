@@ -93,6 +93,9 @@ class EngineConfig(Strict):
     max_logprobs: PositiveInt = 20  # top-k kept per step; entropy is computed from these
     cpu_threads: Literal["all", "vllm-default"] = "all"
     in_process: bool = True  # vLLM engine core and worker in this process (tensor_parallel_size 1)
+    # vLLM may split a prompt's prefill over steps; vLLM 0.32's CPU runner then crashes on seeded
+    # sampling ("CPU Generator does not use offset"). Off: every prompt is prefilled whole.
+    chunked_prefill: bool = True
     hf_batch_size: PositiveInt = 8
     hf_device: str = "cpu"
 
@@ -249,6 +252,104 @@ class CompressionConfig(Strict):
     evaluation: CompressionEvalConfig = Field(default_factory=CompressionEvalConfig)
 
 
+class EntitiesConfig(Strict):
+    """Step 1: salient entities (and a summary) per source document."""
+
+    # Tried in order per document; the first that yields an entity wins. Every one is scored.
+    extractors: list[str] = ["llm", "spacy"]
+    model: str = "smollm2-135m-instruct"  # the generator LLM of the `llm` extractor
+    prompt: str = "entigraph_entities"  # tasks/prompts/: the paper's JSON instruction
+    family_model: str | None = None  # the `family` extractor's model (trained on the `entities` role)
+    retries: Annotated[int, Field(ge=0, le=10)] = 2  # malformed output is re-asked at most this often
+    max_entities: PositiveInt = 16  # kept per document, in order of first mention
+    sampling: SamplingConfig = SamplingConfig(max_tokens=256, temperature=1.0, logprobs=0, entropy=False)
+
+    @model_validator(mode="after")
+    def _known(self) -> "EntitiesConfig":
+        from tasks.entigraph.entities import EXTRACTORS
+
+        if not self.extractors:
+            raise ValueError("extractors is empty")
+        for name in self.extractors:
+            try:
+                EXTRACTORS.get(name)
+            except InfopipeError as err:
+                raise ValueError(err.problem) from None
+        _known("prompt", self.prompt)
+        if "family" in self.extractors and not self.family_model:
+            raise ValueError("the family extractor needs family_model")
+        return self
+
+
+class RelationsConfig(Strict):
+    """Step 2: relation analyses of entity pairs and sampled triples, under token budgets."""
+
+    model: str = "smollm2-135m-instruct"
+    pair_prompt: str = "entigraph_pair"
+    triple_prompt: str = "entigraph_triple"
+    max_pairs: Annotated[int, Field(ge=0)] = 100  # per document, in entity order
+    max_triples: Annotated[int, Field(ge=0)] = 20  # per document, sampled (shuffled with `seed`)
+    doc_budget_tokens: Annotated[int, Field(ge=0)] = 20_000  # reserved new tokens per document
+    budget_tokens: Annotated[int, Field(ge=0)] = 1_000_000  # reserved new tokens over all documents
+    seed: int = 42  # the reference shuffles triples with random.seed(42)
+    sampling: SamplingConfig = SamplingConfig(max_tokens=512, temperature=1.0, logprobs=0, entropy=False)
+
+    @model_validator(mode="after")
+    def _prompts(self) -> "RelationsConfig":
+        _known("prompt", self.pair_prompt)
+        _known("prompt", self.triple_prompt)
+        return self
+
+
+class CptConfig(Strict):
+    """Step 4: continued pretraining with transformers' Trainer (the paper's recipe, scaled)."""
+
+    base: str = "world-s"  # a model of params.yaml with a local path
+    budgets: list[Fraction] = [0.125, 0.25, 0.5, 1.0]  # shares of the EntiGraph token stream
+    epochs: PositiveInt = 2
+    block_size: PositiveInt = 256
+    batch_size: PositiveInt = 16
+    lr: Annotated[float, Field(gt=0.0, lt=1.0)] = 5e-6
+    warmup: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.05
+    weight_decay: Annotated[float, Field(ge=0.0)] = 0.01
+    replay_rate: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1  # blocks swapped for generic text
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _budgets(self) -> "CptConfig":
+        if not self.budgets:
+            raise ValueError("budgets is empty")
+        return self
+
+
+class QaConfig(Strict):
+    """Step 5: closed-book multiple-choice QA on the source documents (lm-eval, local YAML)."""
+
+    kinds: list[str] = ["founder", "founded", "city", "product", "ceo", "revenue"]
+    choices: Annotated[int, Field(ge=2, le=10)] = 4  # gold + distractors of the same kind
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _kinds(self) -> "QaConfig":
+        from tasks.world.document import QUESTIONS
+
+        for kind in self.kinds:
+            if kind not in QUESTIONS:
+                raise ValueError(f"kinds: unknown question kind {kind!r} (known: {', '.join(QUESTIONS)})")
+        return self
+
+
+class EntigraphConfig(Strict):
+    """Stage `entigraph`: entities, relations, corpus, CPT, closed-book QA (algorithms.md Job 2)."""
+
+    documents: PositiveInt = 32  # held-out world documents (entities the family never saw)
+    entities: EntitiesConfig = Field(default_factory=EntitiesConfig)
+    relations: RelationsConfig = Field(default_factory=RelationsConfig)
+    near_duplicate: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8  # word 5-gram Jaccard to drop a row
+    cpt: CptConfig = CptConfig()
+    qa: QaConfig = Field(default_factory=QaConfig)
+
+
 BLOCKS = ("answer", "notes", "entities", "relation", "keep")  # prompts of tasks/prompts/ after a document
 
 
@@ -297,6 +398,7 @@ class Params(Strict):
     corpus: CorpusConfig = CorpusConfig()
     training: TrainingConfig = TrainingConfig()
     compression: CompressionConfig = Field(default_factory=CompressionConfig)
+    entigraph: EntigraphConfig = Field(default_factory=EntigraphConfig)
     generate: GenerateConfig
     bench: BenchConfig
 
@@ -309,6 +411,10 @@ class Params(Strict):
             ("compression.classifier.base", self.compression.classifier.base),
             ("compression.evaluation.predictor", self.compression.evaluation.predictor),
             *((f"compression.teachers.{i}.model", t.model) for i, t in enumerate(self.compression.teachers)),
+            ("entigraph.entities.model", self.entigraph.entities.model),
+            *(("entigraph.entities.family_model", m) for m in [self.entigraph.entities.family_model] if m),
+            ("entigraph.relations.model", self.entigraph.relations.model),
+            ("entigraph.cpt.base", self.entigraph.cpt.base),
         ]
         for where, name in named:
             if name not in self.models:

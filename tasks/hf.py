@@ -375,3 +375,59 @@ def train_token_classifier(
 
     shutil.rmtree(str(args.output_dir), ignore_errors=True)
     return final
+
+
+def train_causal_lm(
+    base: str,
+    blocks: list[list[int]],
+    out_dir: Path,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    warmup: float,
+    weight_decay: float,
+    seed: int,
+    device: str = "cpu",
+) -> dict[str, float]:
+    """Continue pretraining the causal LM at `base` on fixed-length token blocks with
+    transformers' Trainer (cosine schedule, AdamW), save it to `out_dir`; returns the last loss."""
+    import shutil
+
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoTokenizer,
+        Trainer,
+        TrainingArguments,
+        default_data_collator,
+        set_seed,
+    )
+
+    set_seed(seed)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=_torch_dtype("float32"))
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    work = out_dir.parent / f".{out_dir.name}.trainer"
+    args = TrainingArguments(
+        output_dir=str(work),
+        num_train_epochs=epochs,
+        per_device_train_batch_size=batch_size,
+        learning_rate=lr,
+        lr_scheduler_type="cosine",
+        warmup_steps=warmup,  # a float below 1 is a share of the steps
+        weight_decay=weight_decay,
+        optim="adamw_torch",
+        save_strategy="no",
+        report_to=[],
+        seed=seed,
+        data_seed=seed,
+        logging_strategy="epoch",
+        disable_tqdm=True,
+        use_cpu=device == "cpu",
+    )
+    data = [{"input_ids": b, "attention_mask": [1] * len(b), "labels": b} for b in blocks]
+    trainer = Trainer(model=model, args=args, train_dataset=data, data_collator=default_data_collator)
+    result = trainer.train()
+    trainer.save_model(str(out_dir))
+    tokenizer.save_pretrained(str(out_dir))
+    shutil.rmtree(work, ignore_errors=True)
+    return {"train_loss": float(result.training_loss), "steps": float(result.global_step)}

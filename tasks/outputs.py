@@ -42,7 +42,13 @@ class JobOutputs:
         return [data, png]
 
     def curves(
-        self, name: str, series: Mapping[str, Sequence[Mapping[str, float]]], x: str, y: str, title: str
+        self,
+        name: str,
+        series: Mapping[str, Sequence[Mapping[str, float]]],
+        x: str,
+        y: str,
+        title: str,
+        xscale: str = "linear",
     ) -> list[Path]:
         """One DVC plot file per series (`<name>/<series>.json`) and all of them in one PNG."""
         files = [
@@ -54,5 +60,6 @@ class JobOutputs:
             title=title,
             xlabel=x,
             ylabel=y,
+            xscale=xscale,
         )
         return [*files, png]

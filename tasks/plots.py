@@ -13,6 +13,7 @@ def line_plot(
     title: str,
     xlabel: str,
     ylabel: str,
+    xscale: str = "linear",
 ) -> Path:
     import matplotlib
 
@@ -23,7 +24,7 @@ def line_plot(
     for label, points in series.items():
         xs, ys = zip(*points, strict=True) if points else ((), ())
         ax.plot(xs, ys, marker=".", label=label)
-    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xscale=xscale)
     ax.grid(alpha=0.3)
     if len(series) > 1:
         ax.legend()

@@ -42,10 +42,16 @@ class Engine(ABC):
 
     # -- the interface ------------------------------------------------------------------------
     def generate(
-        self, prompts: Sequence[str], sampling: SamplingConfig, truncation: Truncation = "error"
+        self,
+        prompts: Sequence[str],
+        sampling: SamplingConfig,
+        truncation: Truncation = "error",
+        seeds: Sequence[int] | None = None,
     ) -> list[Generation]:
+        """One completion per prompt. `seeds` (one per prompt) ties each sample to its request,
+        so that a request samples the same text whatever it is batched with (resumed runs)."""
         ids = self.encode_prompts(prompts, sampling.max_tokens, truncation)
-        return self.generate_ids(ids, sampling)
+        return self.generate_ids(ids, sampling, seeds)
 
     def score(
         self, prompts: Sequence[str], continuations: Sequence[str | Sequence[int]]
@@ -70,7 +76,9 @@ class Engine(ABC):
         return self.score_ids(ctx, cont)
 
     @abstractmethod
-    def generate_ids(self, prompt_ids: list[list[int]], sampling: SamplingConfig) -> list[Generation]:
+    def generate_ids(
+        self, prompt_ids: list[list[int]], sampling: SamplingConfig, seeds: Sequence[int] | None = None
+    ) -> list[Generation]:
         """Generate from already tokenized prompts."""
 
     @abstractmethod
@@ -131,7 +139,14 @@ class Engine(ABC):
         return out
 
 
-def request_seeds(n: int, sampling: SamplingConfig, config: EngineConfig) -> list[int]:
-    """One seed per request, so a request's sample does not depend on what it was batched with."""
+def request_seeds(
+    n: int, sampling: SamplingConfig, config: EngineConfig, seeds: Sequence[int] | None = None
+) -> list[int]:
+    """One seed per request, so a request's sample does not depend on what it was batched with:
+    the caller's `seeds`, else the sampling (or engine) seed plus the request's index."""
+    if seeds is not None:
+        if len(seeds) != n:
+            raise InfopipeError("seeds", f"{len(seeds)} seeds for {n} requests")
+        return list(seeds)
     base = config.seed if sampling.seed is None else sampling.seed
     return [base + i for i in range(n)]

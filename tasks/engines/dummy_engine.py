@@ -2,6 +2,7 @@
 
 import math
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from tasks.config import EngineConfig, ModelSpec, SamplingConfig
@@ -37,9 +38,11 @@ class DummyEngine(Engine):
 
     @staticmethod
     def _logprob(context: list[int], token: int) -> float:
-        return -1.0 - (zlib.crc32(bytes([*context[-4:], token % 256])) % 1000) / 250.0
+        return -1.0 - (zlib.crc32(bytes([*(c % 256 for c in context[-4:]), token % 256])) % 1000) / 250.0
 
-    def generate_ids(self, prompt_ids: list[list[int]], sampling: SamplingConfig) -> list[Generation]:
+    def generate_ids(
+        self, prompt_ids: list[list[int]], sampling: SamplingConfig, seeds: Sequence[int] | None = None
+    ) -> list[Generation]:
         out = []
         for ids in prompt_ids:
             new = (ids * sampling.max_tokens)[: sampling.max_tokens]

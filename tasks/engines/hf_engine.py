@@ -1,5 +1,6 @@
 """The transformers backend: the numerical reference for vllm, and the fallback without it."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from tasks import hf
@@ -16,8 +17,10 @@ class HfEngine(Engine):
         super().__init__(name, spec, config)
         self._model: Any = hf.load_causal_lm(self.source, spec, config.hf_device)
 
-    def generate_ids(self, prompt_ids: list[list[int]], sampling: SamplingConfig) -> list[Generation]:
-        seeds = request_seeds(len(prompt_ids), sampling, self.config)
+    def generate_ids(
+        self, prompt_ids: list[list[int]], sampling: SamplingConfig, seeds: Sequence[int] | None = None
+    ) -> list[Generation]:
+        seeds = request_seeds(len(prompt_ids), sampling, self.config, seeds)
         rows = hf.generate(
             self._model, self.tokenizer, prompt_ids, sampling, seeds, self.config.hf_batch_size
         )

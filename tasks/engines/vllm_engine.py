@@ -3,6 +3,7 @@
 import gc
 import os
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from tasks.config import EngineConfig, ModelSpec, SamplingConfig
@@ -44,6 +45,7 @@ class VllmEngine(Engine):
             gpu_memory_utilization=config.gpu_memory_utilization,
             tensor_parallel_size=config.tensor_parallel_size,
             max_logprobs=config.max_logprobs,
+            enable_chunked_prefill=config.chunked_prefill,
             trust_remote_code=spec.trust_remote_code,
             # In-process engine core and worker: ~15 s start instead of ~50 s on two cores.
             distributed_executor_backend="uni" if config.in_process else None,
@@ -74,10 +76,12 @@ class VllmEngine(Engine):
             logprobs=self._top_k(sampling),
         )
 
-    def generate_ids(self, prompt_ids: list[list[int]], sampling: SamplingConfig) -> list[Generation]:
+    def generate_ids(
+        self, prompt_ids: list[list[int]], sampling: SamplingConfig, seeds: Sequence[int] | None = None
+    ) -> list[Generation]:
         from vllm.inputs import TokensPrompt
 
-        seeds = request_seeds(len(prompt_ids), sampling, self.config)
+        seeds = request_seeds(len(prompt_ids), sampling, self.config, seeds)
         params = [self._sampling_params(sampling, s) for s in seeds]
         prompts = [TokensPrompt(prompt_token_ids=ids) for ids in prompt_ids]
         outputs = self._llm.generate(prompts, params, use_tqdm=False)

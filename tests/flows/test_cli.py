@@ -61,6 +61,17 @@ def assert_one_line_error(done: subprocess.CompletedProcess[str], *fragments: st
             ["run", "compression", "-S", "compression.scorer=gpt2"],
             ["compression.scorer: unknown model 'gpt2'"],
         ),
+        (
+            ["run", "entigraph", "-S", "entigraph.entities.extractors=[ner]"],
+            ["entigraph.entities", "unknown extractor 'ner'"],
+        ),
+        (["run", "entigraph", "-S", "entigraph.cpt.budgets=[0.5, 2]"], ["entigraph.cpt.budgets.1"]),
+        (
+            ["run", "entigraph", "-S", "entigraph.relations.budget_tokens=-1"],
+            ["entigraph.relations.budget_tokens"],
+        ),
+        (["run", "entigraph", "-S", "entigraph.qa.kinds=[colour]"], ["unknown question kind 'colour'"]),
+        (["run", "entigraph", "-S", "entigraph.cpt.base=gpt2"], ["entigraph.cpt.base: unknown model 'gpt2'"]),
     ],
 )
 def test_bad_input_is_one_line(args, fragments, tmp_path):

@@ -1,0 +1,1 @@
+"""EntiGraph synthetic continued pretraining (stage `entigraph`; Yang et al. 2024)."""

@@ -1,0 +1,248 @@
+"""EntiGraph pieces without a model: parsing, planning under budgets, dedup, statistics, CPT
+data, headline; and the generation steps on the registered `dummy` engine."""
+
+import math
+import random
+from itertools import combinations
+
+import polars as pl
+import pytest
+
+from tasks.config import load_params
+from tasks.entigraph import cpt
+from tasks.entigraph.corpus import DocumentStore, deduplicate, distinct_ngrams, jaccard, shingles, statistics
+from tasks.entigraph.entities import EXTRACTORS, clean, parse_json, precision_recall
+from tasks.entigraph.relations import candidates, plan, request_seed, sample_triples
+from tasks.entigraph.report import headline, slope
+from tasks.entigraph.synthesis import Source, choose, extract, synthesize
+from tasks.errors import InfopipeError
+
+from ..conftest import ROOT
+
+
+def params(*overrides):
+    # The dummy engine has a byte tokenizer and no chat template.
+    chat = "models.smollm2-135m-instruct.chat_template=false"
+    return load_params(ROOT / "params.yaml", ["engine.backend=dummy", chat, *overrides])
+
+
+DOC = "Ada Lovelace founded Analytical Works in London. Analytical Works makes the Engine One."
+ENTITIES = ("Ada Lovelace", "Analytical Works", "London", "Engine One")
+
+
+# -- step 1: entities -------------------------------------------------------------------------
+def test_parse_json_reads_the_paper_format_inside_other_text():
+    text = 'Sure! ```json\n{"summary": "A firm.", "entities": ["Ada", "London"]}\n``` Done.'
+    assert parse_json(text) == ("A firm.", ["Ada", "London"])
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("I copied the article.", "no JSON object"),
+        ('{"summary": "x", "entities": [1, 2]}', '"entities" is not a list of strings'),
+        ('{"summary": 3, "entities": ["a"]}', '"summary" is not a string'),
+        ('{"summary": "x", "entities": ["a",]}', "invalid JSON"),
+        ("", "no JSON object"),
+    ],
+)
+def test_parse_json_rejects_malformed_answers_with_a_reason(text, problem):
+    with pytest.raises(ValueError, match=problem):
+        parse_json(text)
+
+
+def test_clean_deduplicates_ignoring_case_and_caps():
+    assert clean([" Ada  Lovelace ", "ada lovelace", "", "London.", "Paris"], 2) == ("Ada Lovelace", "London")
+
+
+def test_precision_recall_against_ground_truth():
+    assert precision_recall(["Ada Lovelace", "london", "Moon"], ENTITIES) == (2 / 3, 2 / 4)
+    assert precision_recall([], ENTITIES) == (0.0, 0.0)
+
+
+def test_llm_extractor_retries_a_bounded_number_of_times_then_records_the_failure():
+    # The dummy engine echoes the prompt's first bytes: never JSON.
+    p = params("entigraph.entities.retries=2", "entigraph.entities.sampling.max_tokens=8")
+    [result] = EXTRACTORS.get("llm")(p, [DOC])
+    assert result.entities == () and result.attempts == 3 and result.error == "no JSON object"
+    assert result.new_tokens == 3 * 8
+
+
+def test_spacy_extractor_finds_named_entities_and_the_chain_falls_back_to_it():
+    p = params("entigraph.entities.sampling.max_tokens=8", "entigraph.entities.retries=0")
+    found = extract(p, [Source("d", DOC, ENTITIES)])
+    assert found["llm"][0].error and "Ada Lovelace" in found["spacy"][0].entities
+    [(name, chosen)] = choose(found)
+    assert name == "spacy" and chosen is found["spacy"][0]
+
+
+def test_unknown_extractor_is_a_config_error():
+    with pytest.raises(
+        InfopipeError, match=r"entigraph.entities: unknown extractor 'spacey'.*did you mean 'spacy'"
+    ):
+        params("entigraph.entities.extractors=[spacey]")
+
+
+# -- step 2: relations ------------------------------------------------------------------------
+def test_triples_follow_the_reference_seeded_shuffle():
+    # Reference (data/entigraph.py): all triples i<j<k, random.seed(42), random.shuffle.
+    triples = list(combinations(range(7), 3))
+    random.seed(42)
+    random.shuffle(triples)
+    assert sample_triples(7, 5, 42) == triples[:5]
+
+
+def test_hundreds_of_entities_sample_triples_without_enumerating_them():
+    chosen = sample_triples(400, 50, 42)  # 10.6M triples
+    assert len(set(chosen)) == 50 and all(a < b < c < 400 for a, b, c in chosen)
+    assert chosen == sample_triples(400, 50, 42)
+
+
+def test_pairs_are_capped_and_triples_sampled():
+    config = params(
+        "entigraph.relations.max_pairs=4", "entigraph.relations.max_triples=2"
+    ).entigraph.relations
+    requests = candidates("d", DOC, ENTITIES, config)
+    assert [r.kind for r in requests] == ["pair"] * 4 + ["triple"] * 2
+    assert requests[0].entities == ("Ada Lovelace", "Analytical Works")
+    assert "- Ada Lovelace\n- Analytical Works" in requests[0].prompt and DOC in requests[0].prompt
+    assert requests[0].prompt_version == "entigraph_pair-v1"
+
+
+def test_budgets_admit_requests_in_order_and_count_the_rest():
+    config = params(
+        "entigraph.relations.sampling.max_tokens=10",
+        "entigraph.relations.doc_budget_tokens=30",
+        "entigraph.relations.budget_tokens=50",
+    ).entigraph.relations
+    docs = [("a", DOC, ENTITIES), ("b", DOC, ENTITIES), ("c", DOC, ENTITIES)]
+    result = plan(docs, config)
+    per_doc = {d: sum(r.doc_id == d for r in result.requests) for d in "abc"}
+    assert per_doc == {"a": 3, "b": 2, "c": 0}  # 3 by the document budget, then the run's budget
+    assert result.skipped == {"a": 6 + 4 - 3, "b": 10 - 2, "c": 10}
+
+
+@pytest.mark.parametrize("entities", [(), ("Ada",)])
+def test_documents_with_fewer_than_two_entities_plan_nothing(entities):
+    config = params().entigraph.relations
+    result = plan([("d", DOC, entities)], config)
+    assert result.requests == [] and result.skipped == {"d": 0}
+
+
+def test_zero_budget_plans_nothing():
+    config = params("entigraph.relations.budget_tokens=0").entigraph.relations
+    result = plan([("d", DOC, ENTITIES)], config)
+    assert result.requests == [] and result.skipped == {"d": 10}
+
+
+def test_request_seed_is_stable_and_distinct():
+    assert request_seed(0, "d", ["a", "b"]) == request_seed(0, "d", ["a", "b"])
+    assert request_seed(0, "d", ["a", "b"]) != request_seed(0, "d", ["a", "c"])
+
+
+# -- generation, resume -----------------------------------------------------------------------
+def _synthesize(tmp_path, p, sources, chosen):
+    store = DocumentStore(tmp_path / "documents", "h1")
+    counts = synthesize(p, sources, chosen, store)
+    return store, counts
+
+
+def test_a_rerun_generates_only_missing_documents_and_ends_with_the_same_rows(tmp_path):
+    p = params("entigraph.relations.sampling.max_tokens=16", "entigraph.relations.max_triples=1")
+    spacy = EXTRACTORS.get("spacy")
+    sources = [Source(f"d{i}", DOC.replace("London", f"City{i}"), ()) for i in range(3)]
+    chosen = [("spacy", e) for e in spacy(p, [s.text for s in sources])]
+    store, first = _synthesize(tmp_path, p, sources, chosen)
+    before = store.read([s.doc_id for s in sources])
+    assert first["resumed_documents"] == 0 and before.height == first["generated_requests"] > 0
+    store.path("d1").unlink()  # killed before d1 was written
+    store, second = _synthesize(tmp_path, p, sources, chosen)
+    assert second["resumed_documents"] == 2
+    assert second["generated_requests"] == before.filter(pl.col("doc_id") == "d1").height
+    assert store.read([s.doc_id for s in sources]).equals(before)
+
+
+def test_a_document_with_no_entities_is_finished_with_no_rows_and_stale_files_are_pruned(tmp_path):
+    p = params()
+    (tmp_path / "documents").mkdir()
+    (tmp_path / "documents" / "old-h0.parquet").write_bytes(b"stale")
+    from tasks.entigraph.entities import Extraction
+
+    store, counts = _synthesize(
+        tmp_path, p, [Source("d", DOC, ())], [("spacy", Extraction((), error="no entities"))]
+    )
+    assert counts["generated_requests"] == 0 and store.done("d") and store.read(["d"]).is_empty()
+    assert [f.name for f in (tmp_path / "documents").iterdir()] == ["d-h1.parquet"]
+
+
+# -- step 3: corpus ---------------------------------------------------------------------------
+def _rows(texts):
+    return pl.DataFrame({"doc_id": ["d"] * len(texts), "text": texts})
+
+
+def test_deduplicate_drops_empty_exact_and_near_duplicates_keeping_the_first():
+    base = "Ada Lovelace founded Analytical Works in London in the year 1843 with friends."
+    near = base.replace("friends", "partners")
+    kept, counts = deduplicate(
+        _rows([base, "  ", base.upper() + "!", near, "Something else entirely here."]), 0.7
+    )
+    assert kept["text"].to_list() == [base, "Something else entirely here."]
+    assert counts == {"empty": 1, "exact_duplicate": 1, "near_duplicate": 1}
+    assert jaccard(shingles(base), shingles(near)) == pytest.approx(8 / 10)
+
+
+def test_distinct_ngrams():
+    assert distinct_ngrams(["a b c a b c"]) == pytest.approx(3 / 4)
+    assert distinct_ngrams([]) == 0.0
+
+
+def test_statistics_ratio_and_coverage():
+    corpus = pl.DataFrame(
+        {
+            "doc_id": ["d", "d"],
+            "kind": ["pair", "triple"],
+            "entities": [["Ada", "London"], ["Ada", "London", "Moon"]],
+            "text": ["Ada met London.", "Ada, London."],
+        }
+    )
+    stats = statistics(corpus, 300, 100, {"d": ["Ada", "London", "Moon"]})
+    assert stats["synthetic_to_source_tokens"] == 3.0
+    assert stats["entity_coverage"] == pytest.approx(2 / 3) and stats["pair_coverage"] == pytest.approx(1 / 3)
+
+
+# -- step 4: CPT data -------------------------------------------------------------------------
+class _Tok:
+    bos_token_id, eos_token_id = 1, 2
+
+    def __call__(self, text, add_special_tokens=False):
+        return {"input_ids": [10 + len(w) for w in text.split()]}
+
+
+def test_stream_wraps_texts_and_budgets_are_prefixes():
+    tokens = cpt.stream(["a bb", "ccc"], _Tok(), seed=0)
+    assert sorted([tokens[:4], tokens[4:]]) == sorted([[1, 11, 12, 2], [1, 13, 2]])
+    assert cpt.repeat_to([1, 2, 3], 7) == [1, 2, 3, 1, 2, 3, 1] and cpt.repeat_to([], 5) == []
+    assert cpt.blocks(list(range(7)), 3) == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_replay_swaps_about_its_rate_of_blocks():
+    train, replay = [[0]] * 2000, [[1]]
+    mixed = cpt.with_replay(train, replay, 0.1, seed=0)
+    assert 150 < sum(b == [1] for b in mixed) < 250
+    assert cpt.with_replay(train, replay, 0.0, seed=0) is train
+
+
+# -- headline ---------------------------------------------------------------------------------
+def test_slope_is_per_doubling_of_tokens():
+    assert slope([(100, 0.2), (200, 0.3), (400, 0.4)]) == pytest.approx(0.1)
+    assert math.isnan(slope([(100, 0.2)]))
+
+
+def test_headline_compares_the_full_budget_with_raw_cpt():
+    acc = {"raw_cpt": 0.3, "entigraph_100": 0.25, "entigraph_200": 0.35}
+    result = headline(acc, {"entigraph_100": 100, "entigraph_200": 200})
+    assert (
+        result["entigraph_beats_raw_cpt"] and result["accuracy_rises_with_budget"] and result["headline_met"]
+    )
+    worse = headline({**acc, "raw_cpt": 0.5}, {"entigraph_100": 100, "entigraph_200": 200})
+    assert not worse["headline_met"] and worse["entigraph_minus_raw_cpt"] == pytest.approx(-0.15)
