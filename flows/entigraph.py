@@ -32,7 +32,8 @@ from tasks.config import config_hash, load_params
 from tasks.engines import close_engines, open_engine
 from tasks.entigraph import cpt, qa, report
 from tasks.entigraph.corpus import DocumentStore, deduplicate
-from tasks.entigraph.synthesis import Source, choose, extract, synthesize
+from tasks.entigraph.sources import SOURCES
+from tasks.entigraph.synthesis import choose, extract, synthesize
 from tasks.io import write_text
 from tasks.models.catalog import model_spec
 from tasks.outputs import JobOutputs
@@ -52,10 +53,7 @@ def entigraph(params_file: str = "params.yaml", overrides: list[str] | None = No
     params = load_params(params_file, overrides or [])
     config = params.entigraph
     out = JobOutputs(JOB)
-    world = read_world()
-    heldout = from_tables(world, "heldout")
-    docs = heldout[: config.documents]
-    sources = [Source(d.doc_id, d.text, tuple(d.salient())) for d in docs]
+    sources = SOURCES.get(config.source)(params)
     models = [config.entities.model, config.relations.model, config.cpt.base]
     tags = run_tags(params, engine=params.engine.backend, models=sorted(set(models)))
     with tracking.flow_run(JOB, config.model_dump(), tags) as run:
@@ -73,7 +71,7 @@ def entigraph(params_file: str = "params.yaml", overrides: list[str] | None = No
         tokenizer = cpt.tokenizer(params)
         synthetic = cpt.stream(corpus["text"].to_list(), tokenizer, config.cpt.seed)
         source = cpt.stream([s.text for s in sources], tokenizer, config.cpt.seed)
-        replay = cpt.stream([d.text for d in from_tables(world, "train")], tokenizer, config.cpt.seed)
+        replay = cpt.stream([d.text for d in from_tables(read_world(), "train")], tokenizer, config.cpt.seed)
         runs = cpt.runs(source, synthetic, config.cpt.budgets)
         shutil.rmtree(out.data / "models", ignore_errors=True)  # only this run's models stay
         trained = {
@@ -88,7 +86,7 @@ def entigraph(params_file: str = "params.yaml", overrides: list[str] | None = No
             for r in runs
         }
 
-        items = qa.items(docs, heldout, config.qa)
+        items = [q for s in sources for q in s.questions]
         qa.write_items(items)
         accuracy, answers = {}, []
         for name in ["base", *(r.name for r in runs if trained[r.name]["blocks"]), "in_context"]:

@@ -342,12 +342,20 @@ class QaConfig(Strict):
 class EntigraphConfig(Strict):
     """Stage `entigraph`: entities, relations, corpus, CPT, closed-book QA (algorithms.md Job 2)."""
 
-    documents: PositiveInt = 32  # held-out world documents (entities the family never saw)
+    source: Literal["world", "quality"] = "world"  # tasks/entigraph/sources.py
+    quality_file: str | None = None  # a QuALITY v1.0.1 JSONL file (source: quality)
+    documents: PositiveInt = 32  # source documents (world: held-out, entities the family never saw)
     entities: EntitiesConfig = Field(default_factory=EntitiesConfig)
     relations: RelationsConfig = Field(default_factory=RelationsConfig)
     near_duplicate: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8  # word 5-gram Jaccard to drop a row
     cpt: CptConfig = CptConfig()
     qa: QaConfig = Field(default_factory=QaConfig)
+
+    @model_validator(mode="after")
+    def _quality_file(self) -> "EntigraphConfig":
+        if self.source == "quality" and not self.quality_file:
+            raise ValueError("source quality needs quality_file")
+        return self
 
 
 BLOCKS = ("answer", "notes", "entities", "relation", "keep")  # prompts of tasks/prompts/ after a document

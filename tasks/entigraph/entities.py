@@ -127,11 +127,14 @@ def spacy(params: Params, texts: Sequence[str]) -> list[Extraction]:
     return results
 
 
-def precision_recall(found: Sequence[str], truth: Sequence[str]) -> tuple[float, float]:
+def precision_recall(found: Sequence[str], truth: Sequence[str]) -> tuple[float | None, float | None]:
     """Entity precision and recall: a found name matches a true one when equal ignoring case
-    and surrounding punctuation (a found name of several true ones matches none)."""
-    norm = {n.lower() for n in clean(truth, len(truth) or 1)}
+    and surrounding punctuation (a found name of several true ones matches none). None for
+    both without ground truth."""
+    if not truth:
+        return None, None
+    norm = {n.lower() for n in clean(truth, len(truth))}
     hits = {n.lower() for n in found} & norm
     precision = len(hits) / len(found) if found else 0.0
-    recall = len(hits) / len(norm) if norm else 0.0
+    recall = len(hits) / len(norm)
     return precision, recall

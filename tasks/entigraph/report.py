@@ -10,7 +10,7 @@ import polars as pl
 from tasks.entigraph.corpus import statistics
 from tasks.entigraph.cpt import Run
 from tasks.entigraph.entities import Extraction, precision_recall
-from tasks.entigraph.synthesis import Source
+from tasks.entigraph.sources import Source
 
 EXTRACTION_SCHEMA = pl.Schema(
     {  # type: ignore[arg-type]
@@ -60,14 +60,20 @@ def extraction_metrics(table: pl.DataFrame) -> dict[str, Any]:
         (("chosen",), table.filter("chosen")),
     ]:
         out[str(name[0])] = {
-            "precision": float(part["precision"].mean() or 0.0),
-            "recall": float(part["recall"].mean() or 0.0),
+            "precision": _mean(part["precision"]),
+            "recall": _mean(part["recall"]),
             "failed_documents": int(part["error"].is_not_null().sum()),
             "mean_attempts": float(part["attempts"].mean() or 0.0),
             "new_tokens": int(part["new_tokens"].sum()),
             "mean_entities": float(part["entities"].list.len().mean() or 0.0),
         }
     return out
+
+
+def _mean(column: pl.Series) -> float | None:
+    """Mean of the non-null values; None when there are none (no ground truth)."""
+    values = column.drop_nulls()
+    return float(values.sum()) / values.len() if values.len() else None
 
 
 def slope(points: Sequence[tuple[float, float]]) -> float:
@@ -160,13 +166,18 @@ def curves(metrics: Mapping[str, Any]) -> dict[str, list[dict[str, float]]]:
 
 
 def headline_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
-    """The numbers of the parent MLflow run."""
-    return {
+    """The numbers of the parent MLflow run (those that exist)."""
+    out = {
         **{f"accuracy.{k}": v for k, v in metrics["closed_book_accuracy"].items()},
         "entity_recall": metrics["entity_recall"],
         "synthetic_to_source_tokens": metrics["synthetic_to_source_tokens"],
         "entigraph_minus_raw_cpt": metrics["headline"]["entigraph_minus_raw_cpt"],
     }
+    return {k: v for k, v in out.items() if v is not None and not math.isnan(v)}
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a (no ground truth)" if value is None else f"{value:.3f}"
 
 
 def summary(metrics: Mapping[str, Any]) -> str:
@@ -185,7 +196,7 @@ def summary(metrics: Mapping[str, Any]) -> str:
     lines += [
         "",
         f"- synthetic-to-source tokens: {metrics['synthetic_to_source_tokens']:.1f}x",
-        f"- entity recall (chosen extractor per document): {metrics['entity_recall']:.3f}",
+        f"- entity recall (chosen extractor per document): {_fmt(metrics['entity_recall'])}",
         f"- EntiGraph (full) minus raw CPT: {head['entigraph_minus_raw_cpt']:+.3f}; "
         f"accuracy per doubling of synthetic tokens: {head['accuracy_per_doubling']:+.4f}",
         f"- headline met: {head['headline_met']}",

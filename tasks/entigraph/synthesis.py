@@ -2,7 +2,6 @@
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from tasks import prompts
@@ -11,13 +10,7 @@ from tasks.engines import open_engine
 from tasks.entigraph.corpus import DocumentStore
 from tasks.entigraph.entities import EXTRACTORS, Extraction
 from tasks.entigraph.relations import plan
-
-
-@dataclass(frozen=True)
-class Source:
-    doc_id: str
-    text: str
-    truth: tuple[str, ...]  # ground-truth salient entities (world); empty when unknown
+from tasks.entigraph.sources import Source
 
 
 def extract(params: Params, sources: Sequence[Source]) -> dict[str, list[Extraction]]:

@@ -1,6 +1,7 @@
 """EntiGraph pieces without a model: parsing, planning under budgets, dedup, statistics, CPT
 data, headline; and the generation steps on the registered `dummy` engine."""
 
+import json
 import math
 import random
 from itertools import combinations
@@ -14,7 +15,8 @@ from tasks.entigraph.corpus import DocumentStore, deduplicate, distinct_ngrams, 
 from tasks.entigraph.entities import EXTRACTORS, clean, parse_json, precision_recall
 from tasks.entigraph.relations import candidates, plan, request_seed, sample_triples
 from tasks.entigraph.report import headline, slope
-from tasks.entigraph.synthesis import Source, choose, extract, synthesize
+from tasks.entigraph.sources import SOURCES, Source
+from tasks.entigraph.synthesis import choose, extract, synthesize
 from tasks.errors import InfopipeError
 
 from ..conftest import ROOT
@@ -58,6 +60,7 @@ def test_clean_deduplicates_ignoring_case_and_caps():
 def test_precision_recall_against_ground_truth():
     assert precision_recall(["Ada Lovelace", "london", "Moon"], ENTITIES) == (2 / 3, 2 / 4)
     assert precision_recall([], ENTITIES) == (0.0, 0.0)
+    assert precision_recall(["Ada"], []) == (None, None)  # no ground truth (QuALITY)
 
 
 def test_llm_extractor_retries_a_bounded_number_of_times_then_records_the_failure():
@@ -246,3 +249,46 @@ def test_headline_compares_the_full_budget_with_raw_cpt():
     )
     worse = headline({**acc, "raw_cpt": 0.5}, {"entigraph_100": 100, "entigraph_200": 200})
     assert not worse["headline_met"] and worse["entigraph_minus_raw_cpt"] == pytest.approx(-0.15)
+
+
+# -- sources ----------------------------------------------------------------------------------
+def _article(article_id, title="The Sky Ship", author="Ann Lee"):
+    return {
+        "article_id": article_id,
+        "set_unique_id": f"{article_id}_x",
+        "title": title,
+        "author": author,
+        "year": 1955,
+        "article": "The ship rose. Mara steered it home.",
+        "questions": [
+            {"question": "Who steered the ship?", "options": ["Ann", "Mara", "Tom", "Lee"], "gold_label": 2}
+        ],
+    }
+
+
+def test_quality_reader_renders_like_the_reference_and_dedups_by_title_and_author(tmp_path):
+    path = tmp_path / "quality.jsonl"
+    rows = [_article("20001"), _article("20001b"), _article("20002", title="Moon Dust")]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    p = params("entigraph.source=quality", f"entigraph.quality_file={path}")
+    sources = SOURCES.get("quality")(p)
+    assert [s.doc_id for s in sources] == ["20001", "20002"] and sources[0].truth == ()
+    assert sources[0].text.startswith('"The Sky Ship", Ann Lee, 1955.\nThe ship rose.')
+    [q] = sources[0].questions
+    assert (
+        q["question"] == 'In the context of "The Sky Ship", written by Ann Lee in 1955, who steered the ship?'
+    )
+    assert q["label"] == 1 and q["choices"][q["label"]] == "Mara" == q["answer"]
+
+
+def test_a_bad_quality_line_is_named(tmp_path):
+    path = tmp_path / "quality.jsonl"
+    path.write_text(json.dumps(_article("1")) + "\n" + '{"title": "x"}\n')
+    p = params("entigraph.source=quality", f"entigraph.quality_file={path}")
+    with pytest.raises(InfopipeError, match=r"quality\.jsonl:2: expected a QuALITY article"):
+        SOURCES.get("quality")(p)
+
+
+def test_quality_source_needs_its_file():
+    with pytest.raises(InfopipeError, match="source quality needs quality_file"):
+        params("entigraph.source=quality")
