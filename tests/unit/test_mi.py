@@ -68,3 +68,40 @@ def test_m_beyond_the_contexts_is_a_clear_error(n, m):
 def test_ragged_log_likelihoods_are_rejected():
     with pytest.raises(InfopipeError, match="same number M"):
         LogLikelihoods(own=[0.0, 0.0], others=[[0.0], [0.0, 1.0]], tokens=[1, 1])
+
+
+def _dummy_engine():
+    from tasks.config import load_params
+    from tasks.engines import open_engine
+
+    from ..conftest import ROOT
+
+    params = load_params(ROOT / "params.yaml", ["engine.backend=dummy"])
+    return open_engine(params, "world-s")
+
+
+def test_scoring_matches_one_request_at_a_time_on_the_dummy_engine():
+    from tasks import prompts
+    from tasks.mi.scoring import Sample, log_likelihoods
+
+    engine = _dummy_engine()
+    samples = [Sample(f"Doc {i} about firm {i}.", f"Who runs firm {i}?", f"notes {i}") for i in range(4)]
+    contexts = other_contexts(4, 2, seed=0)
+    data = log_likelihoods(engine, samples, contexts)
+    notes = prompts.load("notes")
+
+    def direct(i, j):
+        text = notes.render(document=samples[j].context, question=samples[i].question)
+        return sum(engine.score([text], [samples[i].compression])[0])
+
+    assert data.own == [direct(i, i) for i in range(4)]
+    assert data.others == [[direct(i, j) for j in contexts[i]] for i in range(4)]
+    assert data.tokens == [len(s.compression.encode()) for s in samples]
+
+
+def test_a_compression_of_zero_tokens_is_a_clear_error():
+    from tasks.mi.scoring import Sample, log_likelihoods
+
+    samples = [Sample("a", "q", "z"), Sample("b", "q", "")]
+    with pytest.raises(InfopipeError, match="compression 1: has zero tokens"):
+        log_likelihoods(_dummy_engine(), samples, [[1], [0]])
