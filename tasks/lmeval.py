@@ -1,5 +1,6 @@
 """The lm-eval adapter (the only module that imports lm_eval): run local YAML tasks on any of
-our engines through a registered LM, so lm-eval scores with vLLM (or hf) as every job does."""
+our engines through an lm-eval `LM` wrapping it, so lm-eval scores with vLLM (or hf) as every
+job does."""
 
 from collections.abc import Sequence
 from pathlib import Path
@@ -7,8 +8,6 @@ from typing import Any
 
 from tasks.config import SamplingConfig
 from tasks.engines import Engine
-
-MODEL = "infopipe-engine"
 
 
 def _engine_lm(engine: Engine) -> Any:
@@ -83,9 +82,3 @@ def evaluate(engine: Engine, folder: Path, task: str) -> list[dict[str, Any]]:
     if results is None:
         raise RuntimeError(f"lm-eval returned no results for {task}")
     return [{**s["doc"], "acc": float(s["acc"])} for s in results["samples"][task]]
-
-
-def version() -> str:
-    from importlib.metadata import version as installed
-
-    return installed("lm-eval")

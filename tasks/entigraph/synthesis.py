@@ -5,12 +5,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from tasks import prompts
-from tasks.config import Params
+from tasks.config import Params, SamplingConfig
 from tasks.engines import open_engine
 from tasks.entigraph.corpus import DocumentStore
 from tasks.entigraph.entities import EXTRACTORS, Extraction
 from tasks.entigraph.relations import plan
 from tasks.entigraph.sources import Source
+
+
+def _as_json(sampling: SamplingConfig) -> str:
+    return json.dumps(sampling.model_dump(mode="json"), sort_keys=True)
 
 
 def extract(params: Params, sources: Sequence[Source]) -> dict[str, list[Extraction]]:
@@ -56,7 +60,7 @@ def synthesize(
                     "text": extraction.summary,
                     "prompt_version": prompts.load(entities.prompt).tag,
                     "model": entities.model if extractor == "llm" else extractor,
-                    "sampling": entities.sampling.model_dump_json(),
+                    "sampling": _as_json(entities.sampling),
                     "seed": None,
                     "prompt_tokens": 0,
                     "new_tokens": extraction.new_tokens,
@@ -64,7 +68,7 @@ def synthesize(
                     **common,
                 }
             )
-    sampling = json.dumps(config.sampling.model_dump(mode="json"), sort_keys=True)
+    sampling = _as_json(config.sampling)
     for request, out in zip(requests, outputs, strict=True):
         rows[request.doc_id].append(
             {

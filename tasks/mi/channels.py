@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tasks.mi.base import LogLikelihoods, other_contexts
+from tasks.mi.base import ESTIMATORS, LogLikelihoods, other_contexts
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,6 @@ def relative_errors(
     estimator: str = "monte_carlo", n: int = 20000, m: int = 255, seed: int = 0
 ) -> dict[str, float]:
     """|estimate - true| / true for each validation channel."""
-    from tasks.mi.base import ESTIMATORS
-
     out = {}
     for channel in CHANNELS:
         true = channel.mutual_information()
