@@ -25,6 +25,7 @@ FLOWS = {
     "generate": "flows.generate:generate",
     "compression": "flows.compression:compression",
     "entigraph": "flows.entigraph:entigraph",
+    "mi_sweep": "flows.mi_sweep:mi_sweep",
 }
 
 

@@ -64,7 +64,7 @@ def entigraph(params_file: str = "params.yaml", overrides: list[str] | None = No
         )
         store = DocumentStore(out.data / "documents", made_by)
         accounting = write_relations(params, sources, chosen, store)
-        rows = store.read([s.doc_id for s in sources])
+        rows = store.read_all([s.doc_id for s in sources])
         corpus, dropped = deduplicate(rows, config.near_duplicate)
         close_engines()
 

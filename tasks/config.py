@@ -96,6 +96,10 @@ class EngineConfig(Strict):
     # vLLM may split a prompt's prefill over steps; vLLM 0.32's CPU runner then crashes on seeded
     # sampling ("CPU Generator does not use offset"). Off: every prompt is prefilled whole.
     chunked_prefill: bool = True
+    # vLLM reuses the KV cache of shared prompt prefixes (whole blocks of `block_size` tokens;
+    # None = vLLM's default, 128 on CPU, so a shared prefix shorter than that is not reused).
+    prefix_caching: bool = True
+    block_size: PositiveInt | None = None
     hf_batch_size: PositiveInt = 8
     hf_device: str = "cpu"
 
@@ -146,8 +150,15 @@ class EngineBenchConfig(Strict):
     backends: list[str] = ["vllm", "hf"]
 
 
+class MiBenchConfig(Strict):
+    model: str
+    contexts: Annotated[int, Field(ge=2)] = 64  # N: N x N log-likelihoods are scored
+    repeats: PositiveInt = 1
+
+
 class BenchConfig(Strict):
     engine: EngineBenchConfig
+    mi: MiBenchConfig | None = None
 
 
 class WorldSplit(Strict):
@@ -358,6 +369,59 @@ class EntigraphConfig(Strict):
         return self
 
 
+class MiSweepConfig(Strict):
+    """Stage `mi_sweep`: compressor x predictor x budget x dataset cells; MI of the compressions
+    (reference/algorithms.md Job 3)."""
+
+    datasets: list[str] = ["world"]  # tasks/mi/datasets.py
+    dataset_files: dict[str, str] = {}  # dataset name -> JSONL file, for the `jsonl` dataset kind
+    contexts: Annotated[int, Field(ge=2)] = 64  # N contexts per dataset, one question each
+    compressors: list[str] = ["world-s"]
+    predictors: list[str] = ["world-s"]
+    budgets: list[PositiveInt] = [32]  # max tokens of the notes
+    samples: PositiveInt = 1  # compressions per context
+    prompt: str = "notes"  # the compressor's prompt (tasks/prompts/)
+    predictor_prompt: str = "answer"
+    # MI needs stochastic compressions: at temperature 0 every z is a function of x. At 1.0 (and
+    # top_p 1) z is drawn from the very distribution the scorer's log-probs describe.
+    temperature: Annotated[float, Field(gt=0.0)] = 1.0
+    top_p: Fraction = 1.0
+    answer_tokens: PositiveInt = 16
+    scorer: str = "compressor"  # who scores log p(z | x, q): the compressor itself, or a model name
+    estimator: str = "monte_carlo"  # tasks/mi/ ESTIMATORS
+    other_contexts: PositiveInt = 31  # M: other contexts x_j in each sample's marginal
+    clip: bool = False
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _grid(self) -> "MiSweepConfig":
+        from tasks.mi import ESTIMATORS
+        from tasks.mi.datasets import DATASETS
+
+        for field in ("datasets", "compressors", "predictors", "budgets"):
+            if not getattr(self, field):
+                raise ValueError(f"{field} is empty")
+        for name in self.datasets:
+            kind = name if name in DATASETS else "jsonl" if name in self.dataset_files else None
+            if kind is None:
+                known = ", ".join(DATASETS.names())
+                raise ValueError(
+                    f"datasets: unknown dataset {name!r} (known: {known}, or a name in dataset_files)"
+                )
+        try:
+            ESTIMATORS.get(self.estimator)
+        except InfopipeError as err:
+            raise ValueError(f"estimator: {err.problem}") from None
+        _known("prompt", self.prompt)
+        _known("prompt", self.predictor_prompt)
+        if self.other_contexts > self.contexts - 1:
+            raise ValueError(
+                f"other_contexts: M = {self.other_contexts} but there are only {self.contexts - 1} "
+                "other contexts per sample (contexts - 1)"
+            )
+        return self
+
+
 BLOCKS = ("answer", "notes", "entities", "relation", "keep")  # prompts of tasks/prompts/ after a document
 
 
@@ -407,6 +471,7 @@ class Params(Strict):
     training: TrainingConfig = TrainingConfig()
     compression: CompressionConfig = Field(default_factory=CompressionConfig)
     entigraph: EntigraphConfig = Field(default_factory=EntigraphConfig)
+    mi_sweep: MiSweepConfig = Field(default_factory=MiSweepConfig)
     generate: GenerateConfig
     bench: BenchConfig
 
@@ -423,6 +488,10 @@ class Params(Strict):
             *(("entigraph.entities.family_model", m) for m in [self.entigraph.entities.family_model] if m),
             ("entigraph.relations.model", self.entigraph.relations.model),
             ("entigraph.cpt.base", self.entigraph.cpt.base),
+            *((f"mi_sweep.compressors.{i}", m) for i, m in enumerate(self.mi_sweep.compressors)),
+            *((f"mi_sweep.predictors.{i}", m) for i, m in enumerate(self.mi_sweep.predictors)),
+            *(("mi_sweep.scorer", m) for m in [self.mi_sweep.scorer] if m != "compressor"),
+            *(("bench.mi.model", b.model) for b in [self.bench.mi] if b),
         ]
         for where, name in named:
             if name not in self.models:

@@ -431,3 +431,28 @@ def train_causal_lm(
     tokenizer.save_pretrained(str(out_dir))
     shutil.rmtree(work, ignore_errors=True)
     return {"train_loss": float(result.training_loss), "steps": float(result.global_step)}
+
+
+def parameters(source: str, revision: str | None = None) -> int:
+    """Parameters of a model from its safetensors headers (no weights loaded): a local
+    directory's files, else the Hub's metadata of `source` (gpu profile)."""
+    import json
+    import struct
+
+    files = sorted(Path(source).glob("*.safetensors")) if Path(source).is_dir() else []
+    if not files:
+        from huggingface_hub import get_safetensors_metadata
+
+        return int(sum(get_safetensors_metadata(source, revision=revision).parameter_count.values()))
+    total = 0
+    for path in files:
+        with path.open("rb") as f:
+            (size,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(size))
+        for name, entry in header.items():
+            if name != "__metadata__":
+                count = 1
+                for dim in entry["shape"]:
+                    count *= dim
+                total += count
+    return total

@@ -49,6 +49,7 @@ class JobOutputs:
         y: str,
         title: str,
         xscale: str = "linear",
+        markers_only: bool = False,
     ) -> list[Path]:
         """One DVC plot file per series (`<name>/<series>.json`) and all of them in one PNG."""
         files = [
@@ -61,5 +62,6 @@ class JobOutputs:
             xlabel=x,
             ylabel=y,
             xscale=xscale,
+            markers_only=markers_only,
         )
         return [*files, png]

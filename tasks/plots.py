@@ -14,6 +14,7 @@ def line_plot(
     xlabel: str,
     ylabel: str,
     xscale: str = "linear",
+    markers_only: bool = False,
 ) -> Path:
     import matplotlib
 
@@ -23,7 +24,13 @@ def line_plot(
     fig, ax = plt.subplots(figsize=(6, 3.5), dpi=120)
     for label, points in series.items():
         xs, ys = zip(*points, strict=True) if points else ((), ())
-        ax.plot(xs, ys, marker=".", label=label)
+        ax.plot(
+            xs,
+            ys,
+            marker="o" if markers_only else ".",
+            linestyle="none" if markers_only else "-",
+            label=label,
+        )
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xscale=xscale)
     ax.grid(alpha=0.3)
     if len(series) > 1:

@@ -24,3 +24,28 @@ def mean_with_ci(name: str, values: Sequence[float]) -> dict[str, float]:
     low, high = bootstrap_ci(values)
     mean = float(np.mean(values)) if len(values) else float("nan")
     return {name: mean, f"{name}_ci95_low": low, f"{name}_ci95_high": high}
+
+
+def ranks(values: Sequence[float]) -> np.ndarray:
+    """1-based ranks, ties sharing their average rank."""
+    data = np.asarray(values, dtype=float)
+    order = np.argsort(data, kind="mergesort")
+    ranked = np.empty(data.size)
+    ranked[order] = np.arange(1, data.size + 1)
+    for value in np.unique(data):
+        tied = data == value
+        ranked[tied] = ranked[tied].mean()
+    return ranked
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Spearman's rank correlation (Pearson's r of average ranks); nan under 3 points or when
+    either side is constant."""
+    if len(x) != len(y):
+        raise ValueError(f"{len(x)} x values but {len(y)} y values")
+    if len(x) < 3:
+        return float("nan")
+    rx, ry = ranks(x), ranks(y)
+    if rx.std() == 0 or ry.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(rx, ry)[0, 1])

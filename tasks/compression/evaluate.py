@@ -9,13 +9,14 @@ survives in the compressed context.
 
 import random
 import re
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from tasks import nlp, prompts
+from tasks.answers import contains as qa_score
+from tasks.answers import normalize
 from tasks.compression.base import Budget, Compressor
 from tasks.config import SamplingConfig
 from tasks.engines import Engine
@@ -66,18 +67,6 @@ def cloze_items(chunks: Sequence[tuple[str, str]], per_document: int, seed: int)
 
 def _cloze(sentence: str) -> str:
     return f'Which words fill the blank {BLANK} in: "{sentence}"?'
-
-
-def normalize(text: str) -> str:
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
-def qa_score(prediction: str, answer: str) -> float:
-    first = prediction.strip().split("\n")[0]
-    return float(normalize(answer) in normalize(first))
 
 
 def retained(context: str, answer: str) -> float:

@@ -89,6 +89,9 @@ class Engine(ABC):
         """One short generation, so that the first timed call does not pay one-off set-up."""
         self.generate_ids([[self.tokenizer.eos_token_id or 0]], SamplingConfig(max_tokens=2))
 
+    def reset_cache(self) -> None:  # noqa: B027 - optional hook
+        """Forget cached prompt prefixes, so that a timed run starts cold (benchmarks)."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the model (processes, memory)."""
 

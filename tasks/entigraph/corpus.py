@@ -7,13 +7,12 @@ in corpus order is kept.
 
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from statistics import fmean
 from typing import Any
 
 import polars as pl
 
-from tasks.io import write_parquet
+from tasks.parts import PartStore
 
 SCHEMA = pl.Schema(
     {  # type: ignore[arg-type]
@@ -35,31 +34,15 @@ WORD = re.compile(r"\w+")
 SHINGLE = 5
 
 
-class DocumentStore:
-    """One parquet file per finished document, named with the hash of the settings that made it:
-    a rerun skips finished documents; files of other settings or documents are pruned."""
+class DocumentStore(PartStore):
+    """One part per finished document (tasks/parts.py), rows in the corpus schema."""
 
-    def __init__(self, folder: Path, config_hash: str) -> None:
-        self.folder, self.config_hash = folder, config_hash
+    def write_rows(self, doc_id: str, rows: Sequence[dict[str, Any]]) -> None:
+        self.write(doc_id, pl.DataFrame(list(rows), schema=SCHEMA))
 
-    def path(self, doc_id: str) -> Path:
-        return self.folder / f"{doc_id}-{self.config_hash}.parquet"
-
-    def done(self, doc_id: str) -> bool:
-        return self.path(doc_id).is_file()
-
-    def write(self, doc_id: str, rows: Sequence[dict[str, Any]]) -> None:
-        write_parquet(self.path(doc_id), pl.DataFrame(list(rows), schema=SCHEMA))
-
-    def read(self, doc_ids: Sequence[str]) -> pl.DataFrame:
-        frames = [pl.read_parquet(self.path(d)) for d in doc_ids]
+    def read_all(self, doc_ids: Sequence[str]) -> pl.DataFrame:
+        frames = [self.read(d) for d in doc_ids]
         return pl.concat(frames) if frames else pl.DataFrame(schema=SCHEMA)
-
-    def prune(self, doc_ids: Sequence[str]) -> None:
-        current = {self.path(d) for d in doc_ids}
-        for path in self.folder.glob("*.parquet"):
-            if path not in current:
-                path.unlink()
 
 
 def normalize(text: str) -> str:

@@ -88,7 +88,7 @@ def synthesize(
         )
     for source in sources:  # in document order, so a killed write loses at most one document
         if source.doc_id in pending:
-            store.write(source.doc_id, rows[source.doc_id])
+            store.write_rows(source.doc_id, rows[source.doc_id])
     store.prune([s.doc_id for s in sources])
     return {
         "planned_requests": len(budget.requests),

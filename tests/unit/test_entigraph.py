@@ -156,13 +156,13 @@ def test_a_rerun_generates_only_missing_documents_and_ends_with_the_same_rows(tm
     sources = [Source(f"d{i}", DOC.replace("London", f"City{i}"), ()) for i in range(3)]
     chosen = [("spacy", e) for e in spacy(p, [s.text for s in sources])]
     store, first = _synthesize(tmp_path, p, sources, chosen)
-    before = store.read([s.doc_id for s in sources])
+    before = store.read_all([s.doc_id for s in sources])
     assert first["resumed_documents"] == 0 and before.height == first["generated_requests"] > 0
     store.path("d1").unlink()  # killed before d1 was written
     store, second = _synthesize(tmp_path, p, sources, chosen)
     assert second["resumed_documents"] == 2
     assert second["generated_requests"] == before.filter(pl.col("doc_id") == "d1").height
-    assert store.read([s.doc_id for s in sources]).equals(before)
+    assert store.read_all([s.doc_id for s in sources]).equals(before)
 
 
 def test_a_document_with_no_entities_is_finished_with_no_rows_and_stale_files_are_pruned(tmp_path):
@@ -174,7 +174,7 @@ def test_a_document_with_no_entities_is_finished_with_no_rows_and_stale_files_ar
     store, counts = _synthesize(
         tmp_path, p, [Source("d", DOC, ())], [("spacy", Extraction((), error="no entities"))]
     )
-    assert counts["generated_requests"] == 0 and store.done("d") and store.read(["d"]).is_empty()
+    assert counts["generated_requests"] == 0 and store.done("d") and store.read_all(["d"]).is_empty()
     assert [f.name for f in (tmp_path / "documents").iterdir()] == ["d-h1.parquet"]
 
 

@@ -1,0 +1,167 @@
+"""The sweep's grid: one cell per dataset x compressor x predictor x budget.
+
+Compressions and their log-likelihoods belong to (dataset, compressor, budget), shared by every
+predictor; answers belong to the cell. Each is a part of a PartStore (tasks/parts.py), so a
+rerun does only what is missing. Cells are ordered by predictor, then compressor, so that a
+backend with one model per process loads each model once.
+"""
+
+from dataclasses import asdict, dataclass
+from itertools import product
+from typing import Any
+
+import polars as pl
+
+from tasks.config import MiSweepConfig, Params, config_hash
+from tasks.mi import cost, report
+from tasks.models.catalog import model_spec
+from tasks.parts import PartStore
+
+
+@dataclass(frozen=True)
+class Compression:
+    dataset: str
+    compressor: str
+    budget: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.dataset}-{self.compressor}-{self.budget}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    dataset: str
+    compressor: str
+    predictor: str
+    budget: int
+
+    @property
+    def compression(self) -> Compression:
+        return Compression(self.dataset, self.compressor, self.budget)
+
+    @property
+    def key(self) -> str:
+        return f"{self.dataset}-{self.compressor}-{self.predictor}-{self.budget}"
+
+    def identity(self) -> dict[str, str | int]:
+        return asdict(self)
+
+
+def compressions(config: MiSweepConfig) -> list[Compression]:
+    return [Compression(d, c, b) for c, d, b in product(config.compressors, config.datasets, config.budgets)]
+
+
+def grid(config: MiSweepConfig) -> list[Cell]:
+    return [
+        Cell(d, c, p, b)
+        for p, c, d, b in product(config.predictors, config.compressors, config.datasets, config.budgets)
+    ]
+
+
+class Parts:
+    """Where each part of the sweep is stored; a model's spec is in its parts' names."""
+
+    def __init__(self, params: Params, store: PartStore) -> None:
+        self.params, self.store = params, store
+
+    def _spec(self, *models: str) -> str:
+        return config_hash(*(model_spec(self.params, m) for m in models))[:6]
+
+    def notes(self, c: Compression) -> str:
+        return f"notes-{c.key}-{self._spec(c.compressor)}"
+
+    def scores(self, c: Compression) -> str:
+        scorer = self.params.mi_sweep.scorer
+        return f"scores-{c.key}-{self._spec(c.compressor if scorer == 'compressor' else scorer)}"
+
+    def answers(self, cell: Cell) -> str:
+        return f"answers-{cell.key}-{self._spec(cell.compressor, cell.predictor)}"
+
+    def all(self, config: MiSweepConfig) -> list[str]:
+        return [
+            *(k for c in compressions(config) for k in (self.notes(c), self.scores(c))),
+            *(self.answers(cell) for cell in grid(config)),
+        ]
+
+
+def assemble(
+    config: MiSweepConfig, parts: Parts, failures: dict[str, str], parameters: dict[str, int]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """One row per cell (failed cells with their reason), and the answers and notes behind them."""
+    rows, all_answers, all_notes = [], [], []
+    for c in compressions(config):
+        if parts.store.done(parts.notes(c)):
+            all_notes.append(
+                parts.store.read(parts.notes(c)).select(pl.lit(c.key).alias("compression"), pl.all())
+            )
+    for cell in grid(config):
+        c = cell.compression
+        row: dict[str, Any] = {"cell": cell.key, **cell.identity(), "status": "ok", "error": None}
+        row["compressor_parameters"] = parameters.get(cell.compressor)
+        row["predictor_parameters"] = parameters.get(cell.predictor)
+        missing = [k for k in (parts.notes(c), parts.answers(cell)) if not parts.store.done(k)]
+        if missing:
+            row.update(status="failed", error=failures.get(missing[0], f"{missing[0]} was not made"))
+        notes = parts.store.read(parts.notes(c)) if parts.store.done(parts.notes(c)) else None
+        if notes is not None:
+            row["notes_tokens"] = float(notes["tokens"].mean())  # type: ignore[arg-type]
+            row["compressor_flops"] = _flops(parameters, cell.compressor, notes, ["prompt_tokens", "tokens"])
+        if parts.store.done(parts.scores(c)):
+            row.update(report.estimate_row(parts.store.read(parts.scores(c)), config.estimator, config.clip))
+        elif row["status"] == "ok":
+            row.update(status="failed", error=failures.get(parts.scores(c), "no log-likelihoods"))
+        if parts.store.done(parts.answers(cell)):
+            answers = parts.store.read(parts.answers(cell))
+            row.update(report.answer_row(answers))
+            row["predictor_flops"] = _flops(
+                parameters, cell.predictor, answers, ["prompt_tokens", "answer_tokens"]
+            )
+            all_answers.append(answers.select(pl.lit(cell.key).alias("cell"), pl.all()))
+        flops = [row.get("compressor_flops"), row.get("predictor_flops")]
+        row["flops"] = sum(f for f in flops if f is not None) if None not in flops else None
+        row.update(estimator=config.estimator, scorer=config.scorer)
+        rows.append(row)
+    table = pl.DataFrame(rows, schema_overrides=CELL_SCHEMA, infer_schema_length=None)
+    return (
+        table.select(
+            [c for c in CELL_SCHEMA if c in table.columns]
+            + [c for c in table.columns if c not in CELL_SCHEMA]
+        ),
+        pl.concat(all_answers) if all_answers else pl.DataFrame(),
+        pl.concat(all_notes) if all_notes else pl.DataFrame(),
+    )
+
+
+def _flops(parameters: dict[str, int], model: str, frame: pl.DataFrame, columns: list[str]) -> float | None:
+    if model not in parameters:
+        return None
+    return cost.flops(parameters[model], int(frame.select(pl.sum_horizontal(columns).sum()).item()))
+
+
+CELL_SCHEMA = {
+    "cell": pl.String,
+    "dataset": pl.String,
+    "compressor": pl.String,
+    "predictor": pl.String,
+    "budget": pl.Int64,
+    "status": pl.String,
+    "error": pl.String,
+    "compressor_parameters": pl.Int64,
+    "predictor_parameters": pl.Int64,
+    "accuracy": pl.Float64,
+    "accuracy_ci95_low": pl.Float64,
+    "accuracy_ci95_high": pl.Float64,
+    "exact_match": pl.Float64,
+    "f1": pl.Float64,
+    "notes_tokens": pl.Float64,
+    "mi_nats": pl.Float64,
+    "mi_bits": pl.Float64,
+    "mi_bits_ci95_low": pl.Float64,
+    "mi_bits_ci95_high": pl.Float64,
+    "mi_ceiling_bits": pl.Float64,
+    "bits_per_token": pl.Float64,
+    "compressor_flops": pl.Float64,
+    "predictor_flops": pl.Float64,
+    "flops": pl.Float64,
+}

@@ -1,0 +1,217 @@
+"""The mi_sweep stage's parts without a model: config checks, the grid, answer scores, rank
+correlation, FLOPs and parameter counts, stores, the report's decisions, scoring on the dummy engine."""
+
+import json
+import math
+import random
+
+import numpy as np
+import polars as pl
+import pytest
+
+from tasks import prompts
+from tasks.answers import contains, exact_match, f1
+from tasks.config import load_params
+from tasks.errors import InfopipeError
+from tasks.mi import cost, datasets, report
+from tasks.mi.base import other_contexts
+from tasks.mi.scoring import score_notes
+from tasks.mi.sweep import compressions, grid
+from tasks.parts import PartStore
+from tasks.stats import spearman
+
+from ..conftest import ROOT
+
+DUMMY = ["engine.backend=dummy", "models.smollm2-135m-instruct.chat_template=false"]
+
+
+def _params(*overrides):
+    return load_params(ROOT / "params.yaml", [*DUMMY, *overrides])
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("mi_sweep.other_contexts=64", r"mi_sweep: other_contexts: M = 64 but there are only 63"),
+        ("mi_sweep.datasets=[longhealth]", r"mi_sweep: datasets: unknown dataset 'longhealth'"),
+        ("mi_sweep.estimator=infonce", r"mi_sweep: estimator: unknown estimator 'infonce'"),
+        ("mi_sweep.temperature=0", r"mi_sweep\.temperature"),
+        ("mi_sweep.compressors=[gpt-9]", r"mi_sweep\.compressors\.0: unknown model 'gpt-9'"),
+        ("mi_sweep.scorer=nobody", r"mi_sweep\.scorer: unknown model 'nobody'"),
+        ("mi_sweep.budgets=[]", r"mi_sweep: budgets is empty"),
+        ("mi_sweep.prompt=nope", r"unknown prompt 'nope'"),
+        ("mi_sweep.typo=1", r"mi_sweep\.typo: unknown key"),
+    ],
+)
+def test_bad_sweep_configs_are_one_line_errors_naming_the_field(override, message):
+    with pytest.raises(InfopipeError, match=message) as err:
+        _params(override)
+    assert "\n" not in str(err.value)
+
+
+def test_a_named_jsonl_dataset_is_accepted_and_read(tmp_path):
+    path = tmp_path / "qa.jsonl"
+    rows = [{"id": f"q{i}", "context": f"Doc {i}.", "question": f"Q{i}?", "answer": i} for i in range(3)]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    files = f"mi_sweep.dataset_files={{mine: {path}}}"
+    sweep = ["mi_sweep.datasets=[mine]", "mi_sweep.contexts=2", "mi_sweep.other_contexts=1"]
+    config = _params(files, *sweep).mi_sweep
+    items = datasets.load(config, "mine")
+    assert [(i.item_id, i.answer) for i in items] == [("q0", "0"), ("q1", "1")]
+    path.write_text('{"context": "x"}\n')
+    with pytest.raises(InfopipeError, match=r"qa\.jsonl:1: expected JSON with context, question, answer"):
+        datasets.load(config, "mine")
+
+
+def test_world_items_carry_notes_that_hold_the_answer():
+    config = _params("mi_sweep.contexts=32", "mi_sweep.other_contexts=31").mi_sweep
+    items = datasets.load(config, "world")
+    assert len(items) == 32 and len({i.item_id for i in items}) == 32
+    assert all(i.notes and contains(i.notes, i.answer) for i in items)
+    assert all(i.notes in i.context or all(s in i.context for s in i.notes.split(". ")) for i in items)
+    assert datasets.load(config, "world") == items  # seeded
+    with pytest.raises(InfopipeError, match=r"dataset world: has 100 items, mi_sweep\.contexts asks for 101"):
+        datasets.load(config.model_copy(update={"contexts": 101}), "world")
+
+
+def test_the_grid_is_every_combination_ordered_by_predictor():
+    config = _params().mi_sweep
+    cells = grid(config)
+    n = len(config.datasets) * len(config.compressors) * len(config.predictors) * len(config.budgets)
+    assert len(cells) == len(set(cells)) == n
+    firsts = [c.predictor for c in cells]
+    assert firsts == sorted(firsts, key=config.predictors.index)  # one engine load per predictor
+    assert {c.compression for c in cells} == set(compressions(config))
+
+
+@pytest.mark.parametrize(
+    ("prediction", "answer", "em", "f"),
+    [
+        ("The Zaran Air", "Zaran Air", 1.0, 1.0),  # articles and case are normalised away
+        ("Zaran Air.\nmore text", "zaran air", 1.0, 1.0),  # the first line is the answer
+        ("It makes the Zaran Air", "Zaran Air", 0.0, 2 * 0.5 * 1 / 1.5),  # "it makes zaran air"
+        ("Vefex", "Vefex Satol", 0.0, 2 * 1 * 0.5 / 1.5),
+        ("nothing", "Vefex Satol", 0.0, 0.0),
+        ("", "x", 0.0, 0.0),
+    ],
+)
+def test_exact_match_and_f1_follow_the_squad_script(prediction, answer, em, f):
+    assert exact_match(prediction, answer) == em
+    assert f1(prediction, answer) == pytest.approx(f)
+
+
+def test_spearman_equals_scipy_with_ties():
+    stats = pytest.importorskip("scipy.stats")
+    rng = random.Random(0)
+    for _ in range(20):
+        x = [rng.randint(0, 5) for _ in range(15)]
+        y = [xi + rng.randint(-3, 3) for xi in x]
+        assert spearman(x, y) == pytest.approx(stats.spearmanr(x, y).statistic)
+    assert math.isnan(spearman([1, 2], [1, 2])) and math.isnan(spearman([1, 1, 1], [1, 2, 3]))
+
+
+def test_parameters_are_counted_from_safetensors_headers(tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_file
+
+    from tasks import hf
+
+    tensors = {"a": torch.zeros(3, 4), "b": torch.zeros(5), "c": torch.zeros(2, 2, 2)}
+    save_file(tensors, str(tmp_path / "model.safetensors"))
+    assert hf.parameters(str(tmp_path)) == sum(t.numel() for t in tensors.values())
+    assert cost.flops(1000, 50) == 2 * 1000 * 50
+
+
+def test_parameters_of_an_unloadable_model_are_unknown():
+    params = _params("models.broken.path=data/models/nope")
+    assert cost.parameters(params, "broken") is None
+
+
+def test_part_store_skips_finished_parts_and_prunes_stale_ones(tmp_path):
+    store = PartStore(tmp_path, "h1")
+    store.write("a", pl.DataFrame({"x": [1]}))
+    store.write("b", pl.DataFrame({"x": [2]}))
+    assert store.done("a") and store.read("b")["x"].to_list() == [2]
+    PartStore(tmp_path, "h2").write("a", pl.DataFrame({"x": [3]}))  # other settings
+    store.prune(["a"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-h1.parquet"]
+
+
+def _dummy_engine():
+    from tasks.engines import open_engine
+
+    return open_engine(_params(), "world-s")
+
+
+def test_notes_are_scored_against_their_own_and_other_contexts_never_their_own_twice():
+    config = _params("mi_sweep.contexts=4", "mi_sweep.other_contexts=2", "mi_sweep.samples=2").mi_sweep
+    items = [datasets.Item(f"i{k}", f"Doc {k} about firm {k}.", f"Who runs firm {k}?", "x") for k in range(4)]
+    notes = pl.DataFrame(
+        {
+            "item_id": [f"i{k}" for k in range(4) for _ in range(2)][::-1],  # any row order
+            "sample": [s for _ in range(4) for s in range(2)][::-1],
+            "notes": [f"notes {k}.{s}" for k in range(4) for s in range(2)][::-1],
+            "token_ids": [[1, 2, 3]] * 8,
+        }
+    )
+    engine = _dummy_engine()
+    table = score_notes(engine, items, notes, config, sampled_ids=False)
+    assert table.select("item_id", "sample").rows() == [(f"i{k}", s) for k in range(4) for s in range(2)]
+    others = other_contexts(4, 2, config.seed)
+    template = prompts.load(config.prompt)
+
+    def direct(z: str, j: int, k: int) -> float:
+        prompt = template.render(document=items[j].context, question=items[k].question)
+        return sum(engine.score([prompt], [z])[0])
+
+    for row in table.iter_rows(named=True):
+        k = int(row["item_id"][1:])
+        z = f"notes {k}.{row['sample']}"
+        assert row["own"] == direct(z, k, k)
+        assert row["others"] == [direct(z, j, k) for j in others[k]]  # x_j for j != k, same question
+
+
+def _table(rows):
+    base = {"dataset": "world", "budget": 16, "status": "ok", "error": None, "notes_tokens": 10.0}
+    return pl.DataFrame([{**base, **r, "cell": f"{r['compressor']}-{r['predictor']}"} for r in rows])
+
+
+def test_report_decides_the_headline_from_the_cells():
+    sizes = {"s": 1, "m": 10, "l": 100}
+    rows = []
+    for c in sizes:
+        for p in sizes:
+            bits = {"s": 1.0, "m": 2.0, "l": 3.0}[c]
+            acc = 0.1 * sizes[c] ** 0.3 + 0.01 * sizes[p] ** 0.1  # the compressor matters more
+            rows.append(
+                {
+                    "compressor": c,
+                    "predictor": p,
+                    "mi_bits": bits,
+                    "bits_per_token": bits / 10,
+                    "accuracy": acc,
+                }
+            )
+    rows.append({"compressor": "x", "predictor": "s", "status": "failed", "error": "x failed to load: boom"})
+    table = _table(rows)
+    metrics = report.metrics(table, sizes, {})
+    assert metrics["cells"] == 10 and metrics["failed_cells"] == 1
+    assert metrics["failures"] == {"x-s": "x failed to load: boom"}
+    assert metrics["bits_per_token_by_compressor"] == {"l": 0.3, "m": 0.2, "s": 0.1}
+    assert metrics["compressor_parameters"] == {"s": 1, "m": 10, "l": 100}
+    assert metrics["bits_per_token_rises_with_compressor_size"] is True
+    assert metrics["spearman_mi_accuracy"] > 0.8
+    assert metrics["scaling"]["compressor_scaling_beats_predictor_scaling"] is True
+    assert metrics["headline_met"] is True
+    flipped = table.with_columns(pl.col("bits_per_token") * -1)
+    assert (
+        report.metrics(flipped, sizes, {})["headline"]["bits_per_token_rises_with_compressor_size"] is False
+    )
+
+
+def test_known_mi_validation_is_within_5_percent_and_the_ceiling_is_shown():
+    figures = report.known_mi()
+    assert figures["known_mi_relative_error"] < 0.05
+    demo = figures["ceiling_demo"]
+    assert demo["estimate_nats"] <= demo["ceiling_nats"] + 1e-9 < demo["true_nats"]
+    assert np.isclose(demo["ceiling_nats"], math.log(demo["other_contexts"] + 1))
