@@ -76,9 +76,7 @@ def mi_sweep(params_file: str = "params.yaml", overrides: list[str] | None = Non
         table, answers, notes = assemble(config, parts, failures, parameters)
         metrics = report.metrics(table, parameters, report.known_mi())
         for r in table.iter_rows(named=True):
-            with run.child(
-                r["cell"], {k: r[k] for k in ("dataset", "compressor", "predictor", "budget")}
-            ) as child:
+            with run.child(r["cell"], {k: r[k] for k in IDENTITY}) as child:
                 child.set_tags({"status": r["status"]})
                 child.log_metrics({k: v for k, v in r.items() if isinstance(v, float) and v == v})
         files = [

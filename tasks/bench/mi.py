@@ -8,6 +8,7 @@ the two engines differ only in `engine.prefix_caching`. The values are checked e
 import time
 from typing import Any
 
+from tasks import prompts
 from tasks.bench.registry import BENCHMARKS
 from tasks.config import Params
 from tasks.engines import close_engines, open_engine
@@ -15,6 +16,35 @@ from tasks.errors import InfopipeError
 from tasks.mi import datasets
 from tasks.mi.scoring import Sample, log_likelihoods
 from tasks.tracking import hardware, library_versions
+
+
+def _requests(engine: Any, samples: list[Sample], contexts: list[list[int]], prompt: str) -> list[list[int]]:
+    """The token ids the scorer sends, in its order (tasks/mi/scoring.py: sorted by prompt)."""
+    template = prompts.load(prompt)
+    texts = sorted(
+        (template.render(document=samples[j].context, question=samples[i].question), i)
+        for i in range(len(samples))
+        for j in [i, *contexts[i]]
+    )
+    ids = engine.encode_prompts([t for t, _ in texts], 0, "error")
+    z = [engine.tokenizer(s.compression, add_special_tokens=False)["input_ids"] for s in samples]
+    return [p + z[i] for p, (_, i) in zip(ids, texts, strict=True)]
+
+
+def reused_tokens(prompts: list[list[int]], block: int) -> int:
+    """Prompt tokens a block prefix cache serves from earlier requests, in request order: whole
+    blocks whose full prefix was seen before (never a request's last token, which vLLM recomputes)."""
+    seen: set[tuple[int, ...]] = set()
+    reused = 0
+    for ids in prompts:
+        hit = 0
+        for end in range(block, len(ids), block):
+            if tuple(ids[:end]) not in seen:
+                break
+            hit = end
+        reused += hit
+        seen.update(tuple(ids[:end]) for end in range(block, len(ids) + 1, block))
+    return reused
 
 
 @BENCHMARKS.register("mi")
@@ -37,6 +67,8 @@ def mi_bench(params: Params) -> dict[str, Any]:
             start = time.perf_counter()
             data = log_likelihoods(engine, samples, contexts, config.prompt)
             runs.append(time.perf_counter() - start)
+        if caching:
+            prompt_ids = _requests(engine, samples, contexts, config.prompt)
         name = "prefix_cache" if caching else "no_prefix_cache"
         seconds[name], values[name] = min(runs), data
         close_engines()
@@ -45,8 +77,17 @@ def mi_bench(params: Params) -> dict[str, Any]:
         for x, y in zip(values["prefix_cache"].others, values["no_prefix_cache"].others, strict=True)
         for a, b in zip(x, y, strict=True)
     )
+    block = params.engine.block_size
+    served = reused_tokens(prompt_ids, block) if block else None
     return {
         "prefix_cache_speedup": seconds["no_prefix_cache"] / seconds["prefix_cache"],
+        "prompt_tokens": sum(len(p) for p in prompt_ids),
+        # What the cache can save where compute dominates (large models): prompt tokens over the
+        # tokens still computed. On small models per-request overhead bounds the wall-time ratio.
+        "prompt_tokens_served_from_cache": served,
+        "prompt_tokens_computed_ratio": sum(map(len, prompt_ids)) / (sum(map(len, prompt_ids)) - served)
+        if served is not None
+        else None,
         "seconds": seconds,
         "contexts": n,
         "requests": n * n,

@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from ..conftest import ROOT
 from .test_cli import infopipe
 
 
@@ -16,3 +17,20 @@ def test_bench_engine_writes_figures(tmp_path, model_overrides):
     figures = json.loads(out.read_text())
     assert figures["engine_vs_raw_vllm"] > 0 and figures["vllm_vs_hf"] > 0
     assert set(figures["tokens_per_second"]) >= {"vllm", "raw_vllm", "hf"}
+
+
+@pytest.mark.slow
+def test_bench_mi_scores_with_and_without_prefix_caching_alike(tmp_path, model_overrides):
+    out, params = tmp_path / "mi.json", str(ROOT / "params.yaml")
+    world = ["-S", "world.train.organisations=20", "-S", "world.heldout.organisations=4"]
+    assert infopipe("run", "world", "--params", params, *world, cwd=tmp_path).returncode == 0
+    done = infopipe(
+        "bench", "mi", "--params", params, "-S", model_overrides[0],
+        "-S", "bench.mi.model=smollm2-135m-instruct", "-S", "bench.mi.contexts=4",
+        "-S", "mi_sweep.contexts=4", "-S", "mi_sweep.other_contexts=3",
+        "--out", str(out), cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text())
+    assert figures["requests"] == 16 and figures["max_abs_logprob_difference"] < 1e-4
+    assert figures["prefix_cache_speedup"] > 0 and figures["prompt_tokens_served_from_cache"] > 0

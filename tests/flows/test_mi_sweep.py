@@ -27,9 +27,11 @@ MINI = [
     "mi_sweep.other_contexts=3",
     "mi_sweep.budgets=[8]",
     "mi_sweep.compressors=[world-s, broken]",
-    "mi_sweep.predictors=[world-s]",
+    "mi_sweep.predictors=[world-s, tiny]",
     "mi_sweep.answer_tokens=4",
-    "models.broken.path=data/models/nope",
+    "models.broken.path=data/models/nope",  # fails to load
+    "models.tiny.path=data/models/world-s",  # a predictor whose window cannot hold the notes
+    "models.tiny.max_model_len=48",
 ]
 
 
@@ -45,11 +47,16 @@ def run(tmp_path_factory, model_overrides):
         yield workdir, overrides, metrics
 
 
-def test_cells_carry_mi_accuracy_and_cost_and_a_broken_model_fails_only_its_cells(run):
+def test_cells_carry_mi_accuracy_and_cost_and_bad_models_fail_only_their_cells(run):
     workdir, _, metrics = run
     cells = pl.read_parquet(workdir / "data/mi_sweep/cells.parquet")
-    assert cells["cell"].to_list() == ["world-world-s-world-s-8", "world-broken-world-s-8"]
-    ok, failed = cells.row(0, named=True), cells.row(1, named=True)
+    assert cells["cell"].to_list() == [
+        "world-world-s-world-s-8",
+        "world-broken-world-s-8",
+        "world-world-s-tiny-8",
+        "world-broken-tiny-8",
+    ]
+    ok, failed, small = cells.row(0, named=True), cells.row(1, named=True), cells.row(2, named=True)
     assert ok["status"] == "ok" and ok["error"] is None
     assert math.isfinite(ok["mi_bits"]) and ok["mi_bits"] <= ok["mi_ceiling_bits"] + 1e-9
     assert ok["mi_ceiling_bits"] == pytest.approx(2.0)  # log2(M + 1), M = 3
@@ -58,7 +65,9 @@ def test_cells_carry_mi_accuracy_and_cost_and_a_broken_model_fails_only_its_cell
     size = hf.parameters(str(workdir / "data/models/world-s"))
     assert ok["compressor_parameters"] == size and ok["flops"] > 2 * size * 4 * 8
     assert failed["status"] == "failed" and failed["error"].startswith("broken failed to load")
-    assert metrics["cells"] == 2 and metrics["failed_cells"] == 1
+    assert small["status"] == "failed" and "exceed tiny's max_model_len 48" in small["error"]
+    assert small["error"].startswith("predictor tiny: prompt 0:") and small["mi_bits"] == ok["mi_bits"]
+    assert metrics["cells"] == 4 and metrics["failed_cells"] == 3
     assert metrics["bits_per_token_by_compressor"] == {"world-s": pytest.approx(ok["bits_per_token"])}
     assert metrics["compressor_parameters"] == {"world-s": size}
     assert metrics["known_mi_relative_error"] < 0.05
@@ -73,9 +82,9 @@ def test_cells_carry_mi_accuracy_and_cost_and_a_broken_model_fails_only_its_cell
 def test_one_mlflow_child_run_per_cell(run):
     workdir, _, _ = run
     with fresh_workdir(workdir):
-        runs = tracking.search("mi_sweep", max_results=10)
+        runs = tracking.search("mi_sweep", max_results=20)
     children = [r for r in runs if r["tags"].get("mlflow.parentRunId")]
-    assert sorted(r["tags"]["status"] for r in children) == ["failed", "ok"]
+    assert sorted(r["tags"]["status"] for r in children) == ["failed", "failed", "failed", "ok"]
     assert {r["params"]["compressor"] for r in children} == {"world-s", "broken"}
 
 

@@ -172,7 +172,14 @@ def test_notes_are_scored_against_their_own_and_other_contexts_never_their_own_t
 
 
 def _table(rows):
-    base = {"dataset": "world", "budget": 16, "status": "ok", "error": None, "notes_tokens": 10.0}
+    base = {
+        "dataset": "world",
+        "budget": 16,
+        "status": "ok",
+        "error": None,
+        "notes_tokens": 10.0,
+        "mi_ceiling_bits": 3.0,
+    }
     return pl.DataFrame([{**base, **r, "cell": f"{r['compressor']}-{r['predictor']}"} for r in rows])
 
 
@@ -203,6 +210,7 @@ def test_report_decides_the_headline_from_the_cells():
     assert metrics["spearman_mi_accuracy"] > 0.8
     assert metrics["scaling"]["compressor_scaling_beats_predictor_scaling"] is True
     assert metrics["headline_met"] is True
+    assert metrics["at_ceiling"] == ["world-l-16"]  # 3.0 bits of a 3.0-bit ceiling
     flipped = table.with_columns(pl.col("bits_per_token") * -1)
     assert (
         report.metrics(flipped, sizes, {})["headline"]["bits_per_token_rises_with_compressor_size"] is False
@@ -215,3 +223,11 @@ def test_known_mi_validation_is_within_5_percent_and_the_ceiling_is_shown():
     demo = figures["ceiling_demo"]
     assert demo["estimate_nats"] <= demo["ceiling_nats"] + 1e-9 < demo["true_nats"]
     assert np.isclose(demo["ceiling_nats"], math.log(demo["other_contexts"] + 1))
+
+
+def test_reused_tokens_counts_whole_blocks_seen_before_never_the_last_token():
+    from tasks.bench.mi import reused_tokens
+
+    assert reused_tokens([[1, 2, 3, 4, 5], [1, 2, 3, 4, 6], [1, 2, 3, 4, 5]], 2) == 0 + 4 + 4
+    assert reused_tokens([[1, 2, 3, 4], [1, 2, 3, 4]], 2) == 2  # the repeat's last block is recomputed
+    assert reused_tokens([[1, 2, 3], [9, 2, 3]], 1) == 0  # a prefix, not any shared block
