@@ -19,6 +19,7 @@ from tasks.mi.scoring import score_notes
 from tasks.mi.sweep import compressions, grid
 from tasks.parts import PartStore
 from tasks.stats import spearman
+from tasks.world.build import build_world
 
 from ..conftest import ROOT
 
@@ -63,15 +64,20 @@ def test_a_named_jsonl_dataset_is_accepted_and_read(tmp_path):
         datasets.load(config, "mine")
 
 
-def test_world_items_carry_notes_that_hold_the_answer():
-    config = _params("mi_sweep.contexts=32", "mi_sweep.other_contexts=31").mi_sweep
+def test_world_items_carry_notes_that_hold_the_answer(tmp_path, monkeypatch):
+    params = _params("mi_sweep.contexts=32", "mi_sweep.other_contexts=31", "world.heldout.organisations=40")
+    (tmp_path / "data/world").mkdir(parents=True)
+    for name, table in build_world(params.world).items():
+        table.write_parquet(tmp_path / "data/world" / f"{name}.parquet")
+    monkeypatch.chdir(tmp_path)  # the reader reads data/world, as a stage does
+    config = params.mi_sweep
     items = datasets.load(config, "world")
     assert len(items) == 32 and len({i.item_id for i in items}) == 32
     assert all(i.notes and contains(i.notes, i.answer) for i in items)
     assert all(i.notes in i.context or all(s in i.context for s in i.notes.split(". ")) for i in items)
     assert datasets.load(config, "world") == items  # seeded
-    with pytest.raises(InfopipeError, match=r"dataset world: has 100 items, mi_sweep\.contexts asks for 101"):
-        datasets.load(config.model_copy(update={"contexts": 101}), "world")
+    with pytest.raises(InfopipeError, match=r"dataset world: has 40 items, mi_sweep\.contexts asks for 41"):
+        datasets.load(config.model_copy(update={"contexts": 41}), "world")
 
 
 def test_the_grid_is_every_combination_ordered_by_predictor():
