@@ -79,15 +79,14 @@ def mi_bench(params: Params) -> dict[str, Any]:
     )
     block = params.engine.block_size
     served = reused_tokens(prompt_ids, block) if block else None
+    total = sum(map(len, prompt_ids))
     return {
         "prefix_cache_speedup": seconds["no_prefix_cache"] / seconds["prefix_cache"],
-        "prompt_tokens": sum(len(p) for p in prompt_ids),
+        "prompt_tokens": total,
         # What the cache can save where compute dominates (large models): prompt tokens over the
         # tokens still computed. On small models per-request overhead bounds the wall-time ratio.
         "prompt_tokens_served_from_cache": served,
-        "prompt_tokens_computed_ratio": sum(map(len, prompt_ids)) / (sum(map(len, prompt_ids)) - served)
-        if served is not None
-        else None,
+        "prompt_tokens_computed_ratio": total / (total - served) if served is not None else None,
         "seconds": seconds,
         "contexts": n,
         "requests": n * n,
