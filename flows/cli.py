@@ -26,6 +26,7 @@ FLOWS = {
     "compression": "flows.compression:compression",
     "entigraph": "flows.entigraph:entigraph",
     "mi_sweep": "flows.mi_sweep:mi_sweep",
+    "decoding": "flows.decoding:decoding",
 }
 
 

@@ -110,8 +110,40 @@ class EngineConfig(Strict):
         return self
 
 
+class SamplerSetting(Strict):
+    """A sampler of tasks/decoding with its arguments, its temperature, and which of the two
+    comes first (HF and min-p's paper: temperature, then truncation). Inside vLLM it runs as a
+    logits processor on raw logits, so vLLM's own temperature stays 1."""
+
+    name: str
+    args: dict[str, Any] = {}
+    temperature: Annotated[float, Field(gt=0.0)] = 1.0
+    order: Literal["temperature_first", "truncation_first"] = "temperature_first"
+
+    @model_validator(mode="after")
+    def _known(self) -> "SamplerSetting":
+        from tasks.decoding import build
+
+        try:
+            build(self)
+        except InfopipeError as err:
+            raise ValueError(str(err)) from None
+        return self
+
+    @property
+    def label(self) -> str:
+        """A readable, unique name: `typical(tau=0.9)`, with T and order where not default."""
+        parts = [f"{k}={v}" for k, v in sorted(self.args.items())]
+        if self.temperature != 1.0:
+            parts.append(f"T={self.temperature:g}")
+        if self.order != "temperature_first":
+            parts.append("truncation_first")
+        return f"{self.name}({','.join(parts)})" if parts else self.name
+
+
 class SamplingConfig(Strict):
-    """What to sample and what to return per request."""
+    """What to sample and what to return per request. A `sampler` (tasks/decoding) owns the
+    temperature and the truncation: beside it, temperature, top_p, top_k and min_p stay unset."""
 
     max_tokens: PositiveInt = 64
     min_tokens: Annotated[int, Field(ge=0)] = 0
@@ -124,6 +156,20 @@ class SamplingConfig(Strict):
     ignore_eos: bool = False
     logprobs: Annotated[int, Field(ge=0)] = 5  # top-k log-probs returned per step
     entropy: bool = True
+    sampler: SamplerSetting | None = None
+
+    @model_validator(mode="after")
+    def _one_owner(self) -> "SamplingConfig":
+        if self.sampler is not None:
+            beside = {"temperature": 0.0, "top_p": 1.0, "top_k": 0, "min_p": 0.0}
+            for key, unset in beside.items():
+                if getattr(self, key) != unset:
+                    raise ValueError(f"{key}: set it in the sampler ({self.sampler.name}), not beside it")
+        return self
+
+    @property
+    def greedy(self) -> bool:
+        return self.sampler.name == "greedy" if self.sampler else self.temperature == 0.0
 
 
 class GenerateConfig(Strict):
@@ -156,9 +202,18 @@ class MiBenchConfig(Strict):
     repeats: PositiveInt = 1
 
 
+class DecodingBenchConfig(Strict):
+    model: str
+    prompts: PositiveInt = 32
+    max_tokens: PositiveInt = 64
+    repeats: PositiveInt = 3
+    top_p: Fraction = 0.9  # vLLM's built-in top-p, the baseline every processor is timed against
+
+
 class BenchConfig(Strict):
     engine: EngineBenchConfig
     mi: MiBenchConfig | None = None
+    decoding: DecodingBenchConfig | None = None
 
 
 class WorldSplit(Strict):
@@ -422,6 +477,62 @@ class MiSweepConfig(Strict):
         return self
 
 
+class DecodingSetting(SamplerSetting):
+    """One sampler setting of the `decoding` grid; `models` narrows it to some of the grid's
+    models (EAD needs a small model sharing the large one's tokenizer)."""
+
+    models: list[str] = []
+
+
+class ProseConfig(Strict):
+    """Open-ended continuation of real prose (stage `corpus` chunks, Austen and Reuters)."""
+
+    sources: list[str] = ["janeausten", "reuters"]
+    prefixes: PositiveInt = 24  # per source
+    prefix_words: PositiveInt = 32
+    max_tokens: PositiveInt = 96
+    models: list[str] = []  # of decoding.models; [] = all
+
+
+class DecodingConfig(Strict):
+    """Stage `decoding`: models x sampler settings on lm-eval benchmarks (world QA and a
+    reasoning-style one) and on prose continuation (reference/algorithms.md Job 4)."""
+
+    models: list[str] = ["smollm2-135m-instruct"]
+    settings: list[DecodingSetting] = Field(default_factory=lambda: [DecodingSetting(name="greedy")])
+    benchmarks: list[str] = ["world_qa", "arithmetic"]  # tasks/decoding/benchmarks.py
+    questions: PositiveInt = 64  # per benchmark
+    answer_tokens: PositiveInt = 24
+    prose: ProseConfig = ProseConfig()
+    judge: str = "smollm2-135m-instruct"  # scores prose continuations (perplexity)
+    bootstrap: PositiveInt = 1000
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _grid(self) -> "DecodingConfig":
+        from tasks.decoding.benchmarks import BENCHMARKS
+
+        for name in ("models", "settings"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} is empty")
+        labels = [(tuple(s.models), s.label) for s in self.settings]
+        if len(set(labels)) != len(labels):
+            raise ValueError("settings: two settings share a sampler, arguments and models")
+        for i, s in enumerate(self.settings):
+            stray = sorted(set(s.models) - set(self.models))
+            if stray:
+                raise ValueError(f"settings.{i}.models: {stray[0]!r} is not in decoding.models")
+        stray = sorted(set(self.prose.models) - set(self.models))
+        if stray:
+            raise ValueError(f"prose.models: {stray[0]!r} is not in decoding.models")
+        for b in self.benchmarks:
+            try:
+                BENCHMARKS.get(b)
+            except InfopipeError as err:
+                raise ValueError(f"benchmarks: {err.problem}") from None
+        return self
+
+
 BLOCKS = ("answer", "notes", "entities", "relation", "keep")  # prompts of tasks/prompts/ after a document
 
 
@@ -472,6 +583,7 @@ class Params(Strict):
     compression: CompressionConfig = Field(default_factory=CompressionConfig)
     entigraph: EntigraphConfig = Field(default_factory=EntigraphConfig)
     mi_sweep: MiSweepConfig = Field(default_factory=MiSweepConfig)
+    decoding: DecodingConfig = Field(default_factory=DecodingConfig)
     generate: GenerateConfig
     bench: BenchConfig
 
@@ -492,6 +604,14 @@ class Params(Strict):
             *((f"mi_sweep.predictors.{i}", m) for i, m in enumerate(self.mi_sweep.predictors)),
             *(("mi_sweep.scorer", m) for m in [self.mi_sweep.scorer] if m != "compressor"),
             *(("bench.mi.model", b.model) for b in [self.bench.mi] if b),
+            *(("bench.decoding.model", b.model) for b in [self.bench.decoding] if b),
+            *((f"decoding.models.{i}", m) for i, m in enumerate(self.decoding.models)),
+            ("decoding.judge", self.decoding.judge),
+            *(
+                (f"decoding.settings.{i}.args.large", s.args["large"])
+                for i, s in enumerate(self.decoding.settings)
+                if "large" in s.args
+            ),
         ]
         for where, name in named:
             if name not in self.models:

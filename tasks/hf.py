@@ -137,7 +137,7 @@ def generate(
     """
     import torch
 
-    step = batch_size if sampling.temperature == 0.0 else 1
+    step = batch_size if sampling.greedy else 1
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     eos = set(_as_list(model.generation_config.eos_token_id)) if not sampling.ignore_eos else set()
     results = []
@@ -171,6 +171,15 @@ def generate(
 
 
 def _sampling_kwargs(sampling: SamplingConfig) -> dict[str, Any]:
+    if sampling.sampler is not None:  # our sampler owns temperature and truncation
+        processor = _sampler_processor(sampling.sampler)
+        return {
+            "do_sample": True,
+            "temperature": 1.0,
+            "top_p": 1.0,
+            "top_k": 0,
+            "logits_processor": processor,
+        }
     if sampling.temperature == 0.0:
         return {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
     return {
@@ -180,6 +189,29 @@ def _sampling_kwargs(sampling: SamplingConfig) -> dict[str, Any]:
         "top_k": sampling.top_k,  # 0 = off, as in vLLM (None would mean the model's default)
         "min_p": sampling.min_p or None,
     }
+
+
+def _sampler_processor(setting: Any) -> Any:
+    """A tasks/decoding sampler as a transformers logits processor (one per generate call)."""
+    from transformers import LogitsProcessor, LogitsProcessorList
+
+    from tasks.decoding import build, process
+
+    sampler = build(setting)
+
+    class SamplerProcessor(LogitsProcessor):
+        def __init__(self) -> None:
+            self.states: list[Any] | None = None
+
+        def __call__(self, input_ids: Any, scores: Any) -> Any:
+            if self.states is None:
+                self.states = [sampler.new_state() for _ in range(scores.shape[0])]
+            elif sampler.stateful:  # the token each row drew from the scores returned last
+                for state, token in zip(self.states, input_ids[:, -1].tolist(), strict=True):
+                    sampler.observe(state, token)
+            return process(scores.float(), sampler, setting, self.states)
+
+    return LogitsProcessorList([SamplerProcessor()])
 
 
 def _row(
@@ -237,6 +269,15 @@ def score(
             logp = torch.log_softmax(span, dim=-1)
             scores.append(logp.gather(-1, torch.tensor(cont).unsqueeze(-1)).squeeze(-1).tolist())
     return scores
+
+
+def logits(model: Any, ids: list[int]) -> Any:
+    """Raw float32 logits [len(ids), vocab]: row t is the next-token distribution after ids[:t+1]."""
+    import torch
+
+    with torch.inference_mode():
+        out = model(input_ids=torch.tensor([ids], device=model.device)).logits[0]
+    return out.float().cpu()
 
 
 def _as_list(value: Any) -> list[int]:

@@ -29,5 +29,9 @@ class HfEngine(Engine):
     def score_ids(self, prompt_ids: list[list[int]], cont_ids: list[list[int]]) -> list[list[float]]:
         return hf.score(self._model, prompt_ids, cont_ids, self.config.hf_batch_size)
 
+    def logits(self, ids: list[int]) -> Any:
+        """Raw logits [len(ids), vocab] after each prefix of `ids` (the reference in tests)."""
+        return hf.logits(self._model, ids)
+
     def close(self) -> None:
         self._model = None

@@ -6,7 +6,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from tasks.config import EngineConfig, ModelSpec, SamplingConfig
+from tasks.config import EngineConfig, ModelSpec, SamplerSetting, SamplingConfig
 from tasks.engines.base import Engine, Generation, request_seeds
 from tasks.engines.entropy import topk_entropy
 from tasks.engines.registry import ENGINES
@@ -34,6 +34,8 @@ class VllmEngine(Engine):
         _environment(config)
         from vllm import LLM
 
+        from tasks.engines.vllm_logits import SamplerProcessor
+
         self._llm: Any = LLM(
             model=self.source,
             tokenizer=self.source,
@@ -51,6 +53,7 @@ class VllmEngine(Engine):
             trust_remote_code=spec.trust_remote_code,
             # In-process engine core and worker: ~15 s start instead of ~50 s on two cores.
             distributed_executor_backend="uni" if config.in_process else None,
+            logits_processors=[SamplerProcessor],  # tasks/decoding samplers, per request
         )
 
     @classmethod
@@ -65,13 +68,20 @@ class VllmEngine(Engine):
     def _sampling_params(self, sampling: SamplingConfig, seed: int) -> Any:
         from vllm import SamplingParams
 
+        from tasks.engines.vllm_logits import KEY
+
+        # A sampler of tasks/decoding applies its own temperature on raw logits: vLLM samples at 1.
+        custom = sampling.sampler
         return SamplingParams(
             max_tokens=sampling.max_tokens,
             min_tokens=sampling.min_tokens,
-            temperature=sampling.temperature,
+            temperature=1.0 if custom else sampling.temperature,
             top_p=sampling.top_p,
             top_k=sampling.top_k,
             min_p=sampling.min_p,
+            extra_args={KEY: custom.model_dump(mode="json", include=set(SamplerSetting.model_fields))}
+            if custom
+            else None,
             seed=seed,
             stop=list(sampling.stop) or None,
             ignore_eos=sampling.ignore_eos,

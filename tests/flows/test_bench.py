@@ -34,3 +34,20 @@ def test_bench_mi_scores_with_and_without_prefix_caching_alike(tmp_path, model_o
     figures = json.loads(out.read_text())
     assert figures["requests"] == 16 and figures["max_abs_logprob_difference"] < 1e-4
     assert figures["prefix_cache_speedup"] > 0 and figures["prompt_tokens_served_from_cache"] > 0
+
+
+@pytest.mark.slow
+def test_bench_decoding_times_every_processor_against_builtin_top_p(tmp_path, model_overrides):
+    out = tmp_path / "decoding.json"
+    done = infopipe(
+        "bench", "decoding", "--params", str(ROOT / "params.yaml"), "-S", model_overrides[0],
+        "-S", "bench.decoding={model: smollm2-135m-instruct, prompts: 4, max_tokens: 8, repeats: 1}",
+        "--out", str(out), cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text())
+    samplers = {s.split("(")[0] for s in figures["processor_vs_builtin_top_p"]}
+    assert samplers == {"greedy", "temperature", "top_k", "top_p", "min_p", "typical", "mirostat_v1",
+                        "mirostat_v2", "top_h"}  # fmt: skip
+    assert all(r > 0 for r in figures["processor_vs_builtin_top_p"].values())
+    assert figures["tokens_per_run"] == 32

@@ -1,0 +1,207 @@
+"""Flow `decoding`: decoding strategies as vLLM logits processors, scored on quality and
+diversity (reference/algorithms.md Job 4; typical sampling, Mirostat, top-H, min-p, EAD).
+
+answer    per cell (model x sampler setting) the benchmarks through lm-eval, our engine as the
+          lm-eval model and the sampler in gen_kwargs: world QA and arithmetic (local YAML);
+          EAD decodes with its small and large model (hf backend: two models, exact entropy)
+continue  per cell, continuations of Austen and Reuters prefixes (raw text, fixed length):
+          surprisal and entropy per position
+judge     the judge model's perplexity of every continuation given its prefix
+report    accuracy with CI, distinct-n, self-BLEU, repetition, Mirostat's achieved surprise,
+          EAD's large-model share; plots quality_diversity, surprisal, repetition
+
+Each cell's answers and continuations are parts (data/decoding/parts/): a rerun does only the
+missing ones. A cell that fails (a model that does not load) is recorded with its reason.
+
+Produces data/decoding/{benchmarks/, parts/, cells.parquet, answers.parquet, prose.parquet},
+reports/decoding/{metrics.json, summary.md, quality_diversity/, surprisal/, repetition/, *.png}
+and an MLflow run in experiment `decoding` with a child run per cell.
+
+CPU:  infopipe run decoding   (or `dvc repro decoding`; needs stages world, corpus and models)
+GPU:  the same with params.gpu.yaml
+"""
+
+import re
+from typing import Any
+
+import polars as pl
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.runtime import run_tags
+from tasks import lmeval, tracking
+from tasks.config import DecodingSetting, Params, SamplerSetting, config_hash, load_params
+from tasks.decoding import benchmarks, prose, report
+from tasks.decoding.base import use_v1_logits_processors
+from tasks.engines import close_engines, open_engine
+from tasks.io import write_text
+from tasks.outputs import JobOutputs
+from tasks.parts import PartStore
+
+JOB = "decoding"
+
+
+@flow(name=JOB)
+def decoding(params_file: str = "params.yaml", overrides: list[str] | None = None) -> dict[str, Any]:
+    """Answer, continue, judge, report."""
+    params = load_params(params_file, overrides or [])
+    use_v1_logits_processors()
+    config = params.decoding
+    out = JobOutputs(JOB)
+    names = [
+        benchmarks.write(b, out.data / "benchmarks", config.questions, config.seed, config.answer_tokens)
+        for b in config.benchmarks
+    ]
+    prefixes = prose_prefixes(params)
+    store = PartStore(
+        out.data / "parts",
+        config_hash(config.model_copy(update={"models": [], "settings": []}), params.engine),
+    )
+    cells = [(m, s) for m in config.models for s in config.settings if not s.models or m in s.models]
+    failures: dict[str, str] = {}
+    tags = run_tags(params, engine=params.engine.backend, models=sorted({*config.models, config.judge}))
+    with tracking.flow_run(JOB, config.model_dump(), tags) as run:
+        for model, setting in cells:
+            key = cell_key(model, setting)
+            try:
+                run_cell.with_options(task_run_name=f"cell-{key}")(
+                    params, model, setting, names, prefixes, store
+                )
+            except Exception as err:  # a failed cell is recorded; the rest of the grid completes
+                failures[key] = str(err).splitlines()[0] if str(err) else type(err).__name__
+        judge_all(params, cells, store, failures)
+        close_engines()
+        store.prune([k for m, s in cells for k in part_keys(m, s)])
+
+        table, answers, continuations, trajectories = assemble(params, cells, store, failures)
+        metrics = report.metrics(table, config)
+        for r in table.iter_rows(named=True):
+            with run.child(f"{r['model']}/{r['setting']}", {k: r[k] for k in report.IDENTITY}) as child:
+                child.set_tags({"status": r["status"]})
+                child.log_metrics({k: v for k, v in r.items() if isinstance(v, float) and v == v})
+        files = [
+            *out.tables({"cells": table, "answers": answers, "prose": continuations}),
+            out.metrics(metrics),
+            write_text(out.reports / "summary.md", report.summary(metrics, table, config.benchmarks)),
+        ]
+        series = report.curves(table, trajectories)
+        for name, x, y, title, scatter in PLOTS:
+            files += out.curves(name, series[name], x, y, title, markers_only=scatter)
+        run.log_metrics(report.headline_metrics(metrics))
+        run.log_artifacts(files)
+    return metrics
+
+
+PLOTS = [
+    ("quality_diversity", "judge_perplexity", "distinct_2", "quality (judge perplexity) vs diversity", True),
+    ("surprisal", "position", "surprisal", "surprisal (bits) by position", False),
+    ("repetition", "judge_perplexity", "repetition", "repetition (seq-rep-4) by sampler", True),
+]
+
+
+def cell_key(model: str, setting: DecodingSetting) -> str:
+    return f"{model}--{re.sub(r'[^A-Za-z0-9_.=-]+', '_', setting.label).strip('_')}"
+
+
+def part_keys(model: str, setting: DecodingSetting) -> list[str]:
+    key = cell_key(model, setting)
+    return [f"answers-{key}", f"prose-{key}", f"judged-{key}"]
+
+
+def prose_prefixes(params: Params) -> pl.DataFrame:
+    """The prose prompts; none when the corpus stage found no real texts (its metrics say why)."""
+    from tasks.corpus.build import read_chunks
+
+    return prose.prefixes(params.decoding, read_chunks())
+
+
+@task(name="cell", cache_policy=NO_CACHE)
+def run_cell(
+    params: Params,
+    model: str,
+    setting: DecodingSetting,
+    names: list[str],
+    prefixes: pl.DataFrame,
+    store: PartStore,
+) -> None:
+    """One cell's answers (lm-eval) and prose continuations, each written as a part."""
+    config = params.decoding
+    answers_key, prose_key, _ = part_keys(model, setting)
+    sampler = SamplerSetting.model_validate(setting.model_dump(exclude={"models"}))
+    ead = setting.name == "ead"
+    backend = "hf" if ead else None  # EAD holds two models: in-process vLLM is one per process
+    if not store.done(answers_key):
+        engine = open_engine(params, model, backend)
+        lm = lmeval.engine_lm(engine, lambda name: open_engine(params, name, "hf"))
+        folder = JobOutputs(JOB).data / "benchmarks"
+        samples = lmeval.run(lm, folder, names, gen_kwargs=lmeval.gen_kwargs(sampler))
+        rows = report.answer_rows(samples).with_columns(
+            large_share=pl.lit(report.large_share(lm.switching) if ead else None, dtype=pl.Float64)
+        )
+        store.write(answers_key, rows)
+    prose_models = config.prose.models or config.models
+    if not ead and model in prose_models and not prefixes.is_empty() and not store.done(prose_key):
+        engine = open_engine(params, model)
+        store.write(
+            prose_key, prose.continue_prose(engine, prefixes, sampler, config.prose.max_tokens, config.seed)
+        )
+
+
+def judge_all(
+    params: Params, cells: list[tuple[str, DecodingSetting]], store: PartStore, failures: dict[str, str]
+) -> None:
+    """The judge's surprisal of every continuation not judged yet (one judge engine)."""
+    todo = [
+        (prose_key, judged_key)
+        for m, s in cells
+        for _, prose_key, judged_key in [part_keys(m, s)]
+        if store.done(prose_key) and not store.done(judged_key)
+    ]
+    if not todo:
+        return
+    try:
+        judge = open_engine(params, params.decoding.judge)
+    except Exception as err:  # every unjudged cell records why
+        for _, judged_key in todo:
+            failures[judged_key] = f"judge {params.decoding.judge} failed to load: {str(err).splitlines()[0]}"
+        return
+    for prose_key, judged_key in todo:
+        store.write(judged_key, prose.judge(judge, store.read(prose_key)))
+
+
+def assemble(
+    params: Params, cells: list[tuple[str, DecodingSetting]], store: PartStore, failures: dict[str, str]
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[str, list[dict[str, float]]]]:
+    """The cell table (one row per cell, failed ones with their reason), all answers, all prose
+    and the surprisal trajectories of the first prose model."""
+    config = params.decoding
+    first_prose_model = (config.prose.models or config.models)[0]
+    rows, answers, continuations, trajectories = [], [], [], {}
+    for model, setting in cells:
+        key = cell_key(model, setting)
+        answers_key, _, judged_key = part_keys(model, setting)
+        row: dict[str, Any] = {**report.setting_columns(model, setting), "status": "ok", "error": None}
+        if key in failures or not store.done(answers_key):
+            rows.append({**row, "status": "failed", "error": failures.get(key, "no answers")})
+            continue
+        ids = report.setting_columns(model, setting)
+        cell_answers = store.read(answers_key)
+        answers.append(cell_answers.with_columns(**{k: pl.lit(v) for k, v in ids.items()}))
+        row |= report.answer_metrics(cell_answers, config.benchmarks)
+        row["large_share"] = cell_answers["large_share"][0] if setting.name == "ead" else None
+        if store.done(judged_key):
+            judged = store.read(judged_key)
+            continuations.append(judged.with_columns(**{k: pl.lit(v) for k, v in ids.items()}))
+            row |= report.prose_metrics(judged, setting)
+            if model == first_prose_model:
+                trajectories[setting.label] = report.trajectory(judged)
+        elif judged_key in failures:
+            row["error"] = failures[judged_key]
+        rows.append(row)
+    table = report.complete(pl.DataFrame(rows, infer_schema_length=None), config.benchmarks)
+    return (
+        table,
+        pl.concat(answers, how="diagonal_relaxed") if answers else pl.DataFrame(),
+        pl.concat(continuations, how="diagonal_relaxed") if continuations else pl.DataFrame(),
+        trajectories,
+    )
