@@ -21,7 +21,6 @@ CPU:  infopipe run decoding   (or `dvc repro decoding`; needs stages world, corp
 GPU:  the same with params.gpu.yaml
 """
 
-import re
 from typing import Any
 
 import polars as pl
@@ -30,8 +29,8 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.runtime import run_tags
 from tasks import lmeval, tracking
-from tasks.config import DecodingSetting, Params, SamplerSetting, config_hash, load_params
-from tasks.decoding import benchmarks, prose, report
+from tasks.config import DecodingSetting, Params, config_hash, load_params
+from tasks.decoding import benchmarks, grid, prose, report
 from tasks.decoding.base import use_v1_logits_processors
 from tasks.engines import close_engines, open_engine
 from tasks.io import write_text
@@ -53,16 +52,15 @@ def decoding(params_file: str = "params.yaml", overrides: list[str] | None = Non
         for b in config.benchmarks
     ]
     prefixes = prose_prefixes(params)
-    store = PartStore(
-        out.data / "parts",
-        config_hash(config.model_copy(update={"models": [], "settings": []}), params.engine),
-    )
-    cells = [(m, s) for m in config.models for s in config.settings if not s.models or m in s.models]
+    specs = [params.models[m] for m in sorted({*config.models, config.judge})]
+    settings = config.model_copy(update={"models": [], "settings": []})  # cells name their own parts
+    store = PartStore(out.data / "parts", config_hash(settings, params.engine, *specs))
+    cells = grid.cells(config)
     failures: dict[str, str] = {}
     tags = run_tags(params, engine=params.engine.backend, models=sorted({*config.models, config.judge}))
     with tracking.flow_run(JOB, config.model_dump(), tags) as run:
         for model, setting in cells:
-            key = cell_key(model, setting)
+            key = grid.cell_key(model, setting)
             try:
                 run_cell.with_options(task_run_name=f"cell-{key}")(
                     params, model, setting, names, prefixes, store
@@ -71,9 +69,9 @@ def decoding(params_file: str = "params.yaml", overrides: list[str] | None = Non
                 failures[key] = str(err).splitlines()[0] if str(err) else type(err).__name__
         judge_all(params, cells, store, failures)
         close_engines()
-        store.prune([k for m, s in cells for k in part_keys(m, s)])
+        store.prune([k for m, s in cells for k in grid.part_keys(m, s)])
 
-        table, answers, continuations, trajectories = assemble(params, cells, store, failures)
+        table, answers, continuations, trajectories = grid.assemble(config, cells, store, failures)
         metrics = report.metrics(table, config)
         for r in table.iter_rows(named=True):
             with run.child(f"{r['model']}/{r['setting']}", {k: r[k] for k in report.IDENTITY}) as child:
@@ -99,15 +97,6 @@ PLOTS = [
 ]
 
 
-def cell_key(model: str, setting: DecodingSetting) -> str:
-    return f"{model}--{re.sub(r'[^A-Za-z0-9_.=-]+', '_', setting.label).strip('_')}"
-
-
-def part_keys(model: str, setting: DecodingSetting) -> list[str]:
-    key = cell_key(model, setting)
-    return [f"answers-{key}", f"prose-{key}", f"judged-{key}"]
-
-
 def prose_prefixes(params: Params) -> pl.DataFrame:
     """The prose prompts; none when the corpus stage found no real texts (its metrics say why)."""
     from tasks.corpus.build import read_chunks
@@ -126,8 +115,8 @@ def run_cell(
 ) -> None:
     """One cell's answers (lm-eval) and prose continuations, each written as a part."""
     config = params.decoding
-    answers_key, prose_key, _ = part_keys(model, setting)
-    sampler = SamplerSetting.model_validate(setting.model_dump(exclude={"models"}))
+    answers_key, prose_key, _ = grid.part_keys(model, setting)
+    sampler = grid.sampler(setting)
     ead = setting.name == "ead"
     backend = "hf" if ead else None  # EAD holds two models: in-process vLLM is one per process
     if not store.done(answers_key):
@@ -154,7 +143,7 @@ def judge_all(
     todo = [
         (prose_key, judged_key)
         for m, s in cells
-        for _, prose_key, judged_key in [part_keys(m, s)]
+        for _, prose_key, judged_key in [grid.part_keys(m, s)]
         if store.done(prose_key) and not store.done(judged_key)
     ]
     if not todo:
@@ -167,41 +156,3 @@ def judge_all(
         return
     for prose_key, judged_key in todo:
         store.write(judged_key, prose.judge(judge, store.read(prose_key)))
-
-
-def assemble(
-    params: Params, cells: list[tuple[str, DecodingSetting]], store: PartStore, failures: dict[str, str]
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[str, list[dict[str, float]]]]:
-    """The cell table (one row per cell, failed ones with their reason), all answers, all prose
-    and the surprisal trajectories of the first prose model."""
-    config = params.decoding
-    first_prose_model = (config.prose.models or config.models)[0]
-    rows, answers, continuations, trajectories = [], [], [], {}
-    for model, setting in cells:
-        key = cell_key(model, setting)
-        answers_key, _, judged_key = part_keys(model, setting)
-        row: dict[str, Any] = {**report.setting_columns(model, setting), "status": "ok", "error": None}
-        if key in failures or not store.done(answers_key):
-            rows.append({**row, "status": "failed", "error": failures.get(key, "no answers")})
-            continue
-        ids = report.setting_columns(model, setting)
-        cell_answers = store.read(answers_key)
-        answers.append(cell_answers.with_columns(**{k: pl.lit(v) for k, v in ids.items()}))
-        row |= report.answer_metrics(cell_answers, config.benchmarks)
-        row["large_share"] = cell_answers["large_share"][0] if setting.name == "ead" else None
-        if store.done(judged_key):
-            judged = store.read(judged_key)
-            continuations.append(judged.with_columns(**{k: pl.lit(v) for k, v in ids.items()}))
-            row |= report.prose_metrics(judged, setting)
-            if model == first_prose_model:
-                trajectories[setting.label] = report.trajectory(judged)
-        elif judged_key in failures:
-            row["error"] = failures[judged_key]
-        rows.append(row)
-    table = report.complete(pl.DataFrame(rows, infer_schema_length=None), config.benchmarks)
-    return (
-        table,
-        pl.concat(answers, how="diagonal_relaxed") if answers else pl.DataFrame(),
-        pl.concat(continuations, how="diagonal_relaxed") if continuations else pl.DataFrame(),
-        trajectories,
-    )

@@ -12,11 +12,12 @@ import polars as pl
 import pytest
 
 from flows.corpus import corpus
-from flows.decoding import decoding, part_keys
+from flows.decoding import decoding
 from flows.models import models
 from flows.world import world
 from tasks import tracking
 from tasks.config import load_params
+from tasks.decoding.grid import part_keys
 
 from ..conftest import ROOT
 from ..unit.test_corpus import DEBIAN
