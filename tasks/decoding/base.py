@@ -8,6 +8,7 @@ its next step. The same code runs inside vLLM (tasks/engines/vllm_logits.py) and
 transformers (tasks/hf.py); reference/algorithms.md Job 4 has the methods and their quirks.
 """
 
+import math
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from tasks.errors import InfopipeError
 from tasks.registry import Registry
 
 NEG_INF = float("-inf")
+LN2 = math.log(2)  # nats per bit
 
 
 def use_v1_logits_processors() -> None:

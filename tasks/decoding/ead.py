@@ -16,10 +16,8 @@ import torch
 from pydantic import Field, model_validator
 
 from tasks.config import SamplerSetting
-from tasks.decoding.base import SAMPLERS, Sampler, SamplerArgs, build
+from tasks.decoding.base import LN2, SAMPLERS, Sampler, SamplerArgs, build
 from tasks.errors import InfopipeError
-
-LN2 = 0.6931471805599453
 
 
 class EadArgs(SamplerArgs):

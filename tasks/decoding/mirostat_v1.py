@@ -7,7 +7,6 @@ least 1; after the draw x, mu <- mu - eta (S - tau) with S = -log2 p(x) under th
 distribution. mu starts at 2 tau. The authors' code sums over m terms (i = 0..99); the paper's
 algorithm, followed here, over m - 1."""
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -15,7 +14,7 @@ from typing import Annotated, Any
 import torch
 from pydantic import Field
 
-from tasks.decoding.base import SAMPLERS, Sampler, SamplerArgs, keep_sorted
+from tasks.decoding.base import LN2, SAMPLERS, Sampler, SamplerArgs, keep_sorted
 
 
 class MirostatArgs(SamplerArgs):
@@ -38,7 +37,7 @@ def update(state: MirostatState, token: int, args: MirostatArgs) -> None:
     """mu <- mu - eta (S - tau), S in bits of the token under the distribution recorded last."""
     if state.logp is None:
         return
-    surprise = -float(state.logp[token]) / math.log(2)
+    surprise = -float(state.logp[token]) / LN2
     state.mu -= args.eta * (surprise - args.tau)
     state.surprises += 1
 

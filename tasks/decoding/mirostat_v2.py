@@ -8,10 +8,8 @@ from typing import Any
 
 import torch
 
-from tasks.decoding.base import NEG_INF, SAMPLERS
+from tasks.decoding.base import LN2, NEG_INF, SAMPLERS
 from tasks.decoding.mirostat_v1 import Mirostat, MirostatArgs
-
-LN2 = 0.6931471805599453
 
 
 @SAMPLERS.register("mirostat_v2")

@@ -9,9 +9,8 @@ from typing import Any
 import polars as pl
 
 from tasks.config import DecodingConfig, SamplerSetting, SamplingConfig
+from tasks.decoding.base import LN2
 from tasks.engines import Engine
-
-LN2 = 0.6931471805599453
 
 PROSE_SCHEMA: dict[str, Any] = {
     "prefix_id": pl.String,
