@@ -27,6 +27,8 @@ FLOWS = {
     "entigraph": "flows.entigraph:entigraph",
     "mi_sweep": "flows.mi_sweep:mi_sweep",
     "decoding": "flows.decoding:decoding",
+    "rl_run": "flows.rl_run:rl_run",
+    "checkpoints": "flows.checkpoints:checkpoints",
 }
 
 

@@ -533,6 +533,90 @@ class DecodingConfig(Strict):
         return self
 
 
+class RlRunConfig(Strict):
+    """Stage `rl_run`: a short GRPO run (TRL's trainer) with a verifiable reward on world QA from a
+    family model, saving a checkpoint every `save_every` steps for stage `checkpoints`."""
+
+    model: str = "world-l"  # the starting policy: a model of params.yaml with a local path
+    kinds: list[str] = []  # single-hop question kinds trained on; [] = all
+    prompts: PositiveInt = 512  # train-split questions (entities the evaluation never sees)
+    reward: str = "exact_match"  # tasks/checkpoints/verifiers.py
+    steps: PositiveInt = 60
+    save_every: PositiveInt = 10
+    prompts_per_step: PositiveInt = 8
+    generations: Annotated[int, Field(ge=2)] = 8  # group size G: completions per prompt
+    max_tokens: PositiveInt = 16
+    temperature: Annotated[float, Field(gt=0.0)] = 1.0
+    lr: Annotated[float, Field(gt=0.0, lt=1.0)] = 1e-4
+    beta: Annotated[float, Field(ge=0.0)] = 0.0  # KL coefficient (the Entropy Mechanism recipe: 0)
+    threads: PositiveInt | None = None  # torch threads; None = all cores
+    seed: int = 0
+    trl: dict[str, Any] = {}  # further trl.GRPOConfig arguments, checked by TRL
+
+    @model_validator(mode="after")
+    def _known(self) -> "RlRunConfig":
+        from tasks.checkpoints.verifiers import VERIFIERS
+
+        _known_kinds(self.kinds)
+        if self.reward not in VERIFIERS:
+            raise ValueError(
+                f"reward: unknown verifier {self.reward!r} (known: {', '.join(VERIFIERS.names())})"
+            )
+        if self.save_every > self.steps:
+            raise ValueError(f"save_every: {self.save_every} exceeds steps {self.steps}: no checkpoint")
+        return self
+
+
+class CheckpointRef(Strict):
+    path: str  # an HF model directory
+    step: Annotated[int, Field(ge=0)]
+
+
+class CheckpointsConfig(Strict):
+    """Stage `checkpoints`: policy entropy, accuracy, pass@k, high window-entropy share, EPR and
+    response length of a checkpoint series, and the fit R = -a exp(H) + b across it
+    (reference/algorithms.md 4.7, 4.8, 4.10)."""
+
+    series: str | None = "data/rl_run/checkpoints"  # a directory of checkpoint folders
+    checkpoints: list[CheckpointRef] = []  # or an explicit list (wins over series)
+    like: str = "world-l"  # a model of params.yaml whose settings (dtype, lengths) the series shares
+    dataset: str = "world"  # held-out world QA, or a JSONL file with prompt and answer per line
+    kinds: list[str] = []  # world: single-hop question kinds; [] = all
+    prompts: PositiveInt = 64
+    samples: PositiveInt = 8  # rollouts per prompt at `temperature`
+    pass_k: list[PositiveInt] = [1, 4, 8]
+    verifier: str = "exact_match"  # tasks/checkpoints/verifiers.py
+    max_tokens: PositiveInt = 16
+    stop: list[str] = ["\n"]  # a world answer is one line
+    temperature: Annotated[float, Field(gt=0.0)] = 1.0
+    epr_top_k: PositiveInt = 10  # top-K log-probs behind the Entropy Production Rate
+    hwe_window: PositiveInt = 4  # tokens in ARES' forward window
+    hwe_percentile: Annotated[float, Field(gt=0.0, lt=100.0)] = 80.0  # of the first checkpoint's windows
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _known(self) -> "CheckpointsConfig":
+        from tasks.checkpoints.verifiers import VERIFIERS
+
+        _known_kinds(self.kinds)
+        if self.series is None and not self.checkpoints:
+            raise ValueError("series: give a directory of checkpoints or a checkpoints list")
+        if self.verifier not in VERIFIERS:
+            raise ValueError(f"verifier: unknown {self.verifier!r} (known: {', '.join(VERIFIERS.names())})")
+        too_big = [k for k in self.pass_k if k > self.samples]
+        if too_big:
+            raise ValueError(f"pass_k: {too_big[0]} exceeds samples {self.samples}")
+        return self
+
+
+def _known_kinds(kinds: list[str]) -> None:
+    from tasks.models.formats import SINGLE_HOP
+
+    unknown = sorted(set(kinds) - set(SINGLE_HOP))
+    if unknown:
+        raise ValueError(f"kinds: unknown question kind {unknown[0]!r} (known: {', '.join(SINGLE_HOP)})")
+
+
 BLOCKS = ("answer", "notes", "entities", "relation", "keep")  # prompts of tasks/prompts/ after a document
 
 
@@ -557,7 +641,7 @@ class TrainingConfig(Strict):
     final_lr: Fraction = 0.1  # cosine decay to this share of the peak
     weight_decay: Annotated[float, Field(ge=0.0)] = 0.1  # on matrices only
     clip: Annotated[float, Field(gt=0.0)] = 1.0
-    bf16: bool = True  # autocast; needs a CPU with bf16 support to pay off
+    bf16: bool = True  # autocast, where the CPU has bf16 instructions (else fp32: emulation is ~20x slower)
     threads: PositiveInt | None = None  # torch threads; None = all cores
     checkpoints: Annotated[int, Field(ge=0)] = 4  # saved evenly along training, with their step
     log_every: PositiveInt = 50
@@ -584,6 +668,8 @@ class Params(Strict):
     entigraph: EntigraphConfig = Field(default_factory=EntigraphConfig)
     mi_sweep: MiSweepConfig = Field(default_factory=MiSweepConfig)
     decoding: DecodingConfig = Field(default_factory=DecodingConfig)
+    rl_run: RlRunConfig = Field(default_factory=RlRunConfig)
+    checkpoints: CheckpointsConfig = Field(default_factory=CheckpointsConfig)
     generate: GenerateConfig
     bench: BenchConfig
 
@@ -607,6 +693,8 @@ class Params(Strict):
             *(("bench.decoding.model", b.model) for b in [self.bench.decoding] if b),
             *((f"decoding.models.{i}", m) for i, m in enumerate(self.decoding.models)),
             ("decoding.judge", self.decoding.judge),
+            ("rl_run.model", self.rl_run.model),
+            ("checkpoints.like", self.checkpoints.like),
             *(
                 (f"decoding.settings.{i}.args.large", s.args["large"])
                 for i, s in enumerate(self.decoding.settings)

@@ -50,6 +50,7 @@ class JobOutputs:
         title: str,
         xscale: str = "linear",
         markers_only: bool = False,
+        lines: Sequence[str] = (),
     ) -> list[Path]:
         """One DVC plot file per series (`<name>/<series>.json`) and all of them in one PNG."""
         files = [
@@ -63,5 +64,6 @@ class JobOutputs:
             ylabel=y,
             xscale=xscale,
             markers_only=markers_only,
+            lines=lines,
         )
         return [*files, png]

@@ -15,7 +15,9 @@ def line_plot(
     ylabel: str,
     xscale: str = "linear",
     markers_only: bool = False,
+    lines: Sequence[str] = (),
 ) -> Path:
+    """One line per series; `markers_only` draws points instead, except for the series in `lines`."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -27,8 +29,8 @@ def line_plot(
         ax.plot(
             xs,
             ys,
-            marker="o" if markers_only else ".",
-            linestyle="none" if markers_only else "-",
+            marker="o" if markers_only and label not in lines else ".",
+            linestyle="none" if markers_only and label not in lines else "-",
             label=label,
         )
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel, xscale=xscale)

@@ -24,6 +24,7 @@ LIBRARIES = (
     "transformers",
     "torch",
     "lm-eval",
+    "trl",
     "llmlingua",
     "prefect",
     "mlflow",

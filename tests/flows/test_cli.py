@@ -72,6 +72,10 @@ def assert_one_line_error(done: subprocess.CompletedProcess[str], *fragments: st
         ),
         (["run", "entigraph", "-S", "entigraph.qa.kinds=[colour]"], ["unknown question kind 'colour'"]),
         (["run", "entigraph", "-S", "entigraph.cpt.base=gpt2"], ["entigraph.cpt.base: unknown model 'gpt2'"]),
+        (["run", "rl_run", "-S", "rl_run.model=gpt2"], ["rl_run.model: unknown model 'gpt2'"]),
+        (["run", "rl_run", "-S", "rl_run.trl={num_generatons: 2}"], ["rl_run.trl", "num_generatons"]),
+        (["run", "checkpoints", "-S", "checkpoints.series=nowhere"], ["nowhere", "directory does not exist"]),
+        (["run", "checkpoints", "-S", "checkpoints.pass_k=[1, 16]"], ["pass_k: 16 exceeds samples 8"]),
     ],
 )
 def test_bad_input_is_one_line(args, fragments, tmp_path):

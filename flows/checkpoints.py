@@ -1,0 +1,122 @@
+"""Flow `checkpoints`: evaluate a series of RL checkpoints — policy entropy, accuracy, pass@k,
+high window-entropy share, Entropy Production Rate, response length — and fit the
+entropy-performance law R = -a exp(H) + b across it (reference/algorithms.md 4.7, 4.8, 4.10).
+
+series    the checkpoints of a directory (default: stage rl_run's) or of a list, in step order
+rollouts  per checkpoint, `samples` completions of every prompt at temperature 1 through the
+          engine, which returns each token's full-vocabulary entropy (every log-prob kept),
+          each completion checked by the verifier
+report    one row per checkpoint, the law's fit (and the fit on the first half predicting the
+          second), plots entropy/reward by step and reward against entropy with the fit
+
+Each checkpoint's rollouts are a part (data/checkpoints/parts/): a rerun does only the missing
+ones. A series of one checkpoint, or one whose rewards are NaN, is evaluated and reported with
+the reason it has no fit.
+
+Produces data/checkpoints/{parts/, rollouts.parquet, series.parquet},
+reports/checkpoints/{metrics.json, summary.md, entropy.json, reward.json, *.png, law/} and an
+MLflow run in experiment `checkpoints` with a child run per checkpoint whose metrics are logged
+at the checkpoint's step, so the UI draws them as curves.
+
+CPU:  infopipe run checkpoints   (or `dvc repro checkpoints`; needs stage rl_run)
+GPU:  point checkpoints.series (or checkpoints.checkpoints) at your own RL run's checkpoints
+"""
+
+from typing import Any
+
+import polars as pl
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.runtime import run_tags
+from tasks import tracking
+from tasks.checkpoints import prompts, report, rollout, series
+from tasks.checkpoints.prompts import Item
+from tasks.checkpoints.series import Checkpoint
+from tasks.config import Params, config_hash, load_params
+from tasks.engines import close_engines, open_engine
+from tasks.io import write_text
+from tasks.outputs import JobOutputs
+from tasks.parts import PartStore
+
+JOB = "checkpoints"
+
+
+@flow(name=JOB)
+def checkpoints(params_file: str = "params.yaml", overrides: list[str] | None = None) -> dict[str, Any]:
+    """Series, rollouts, report."""
+    params = load_params(params_file, overrides or [])
+    config = params.checkpoints
+    out = JobOutputs(JOB)
+    found = series.discover(config)
+    items = prompts.load(config.dataset, "heldout", config.kinds, config.prompts, config.seed)
+    store = PartStore(out.data / "parts", config_hash(config, params.engine, params.models[config.like]))
+    keys = [f"step-{c.step}-{series.fingerprint(c)}" for c in found]
+    tags = run_tags(params, engine=params.engine.backend, models=[config.like]) | {
+        "series": str(config.series)
+    }
+    with tracking.flow_run(JOB, config.model_dump(), tags) as run:
+        for c, key in zip(found, keys, strict=True):
+            if not store.done(key):
+                roll.with_options(task_run_name=f"rollouts-step-{c.step}")(params, c, items, store, key)
+        close_engines()
+        store.prune(keys)
+        rollouts = pl.concat([store.read(k) for k in keys])
+        cut = report.threshold(store.read(keys[0]), config)
+        table = pl.DataFrame(
+            [report.checkpoint_row(store.read(k), config, cut) for k in keys], infer_schema_length=None
+        )
+        metrics = report.metrics_json(table, config, cut)
+        for row in table.iter_rows(named=True):
+            with run.child(f"step-{row['step']}", {"step": row["step"]}) as child:
+                child.log_metrics({k: v for k, v in row.items() if _number(v)}, step=row["step"])
+        files = [
+            *out.tables({"rollouts": rollouts, "series": table}),
+            out.metrics(metrics),
+            write_text(out.reports / "summary.md", report.summary(metrics, table)),
+            *out.plot("entropy", table.to_dicts(), "step", "policy_entropy", "policy entropy (nats) by step"),
+            *out.plot("reward", table.to_dicts(), "step", "reward", f"{config.verifier} by step"),
+            *out.curves(
+                "law",
+                report.law_curves(table, metrics),
+                "policy_entropy",
+                "reward",
+                "reward against policy entropy, R = -a exp(H) + b",
+                markers_only=True,
+                lines=["fit"],
+            ),
+        ]
+        run.log_metrics({k: v for k, v in metrics.items() if _number(v)})
+        run.log_artifacts(files)
+    return metrics
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
+
+
+@task(name="rollouts", cache_policy=NO_CACHE)
+def roll(params: Params, checkpoint: Checkpoint, items: list[Item], store: PartStore, key: str) -> None:
+    """One checkpoint's rollouts, through an engine that keeps every log-prob (exact entropy)."""
+    name = f"checkpoint-{checkpoint.step}"
+    like = params.models[params.checkpoints.like]
+    spec = like.model_copy(
+        update={
+            "path": str(checkpoint.path),
+            "hf_id": None,
+            "package": None,
+            "revision": None,
+            "train": None,
+            "build": None,
+            "roles": [],
+        }
+    )
+    full = max(series.vocab_size(checkpoint), params.engine.max_logprobs)
+    scoped = params.model_copy(
+        update={
+            "models": {**params.models, name: spec},
+            "engine": params.engine.model_copy(update={"max_logprobs": full}),
+        }
+    )
+    engine = open_engine(scoped, name)
+    store.write(key, rollout.rollouts(engine, items, params.checkpoints, checkpoint.step))

@@ -1,0 +1,68 @@
+"""Rollouts of one checkpoint: every prompt sampled `samples` times at the configured temperature
+through an engine that returns every token's full-vocabulary entropy, each completion checked by
+the verifier. One row per completion."""
+
+from typing import Any
+
+import polars as pl
+
+from tasks import answers
+from tasks.checkpoints import metrics
+from tasks.checkpoints.prompts import Item
+from tasks.checkpoints.verifiers import VERIFIERS
+from tasks.config import CheckpointsConfig, SamplingConfig
+from tasks.engines import Engine
+
+SCHEMA: dict[str, Any] = {
+    "step": pl.Int64,
+    "item_id": pl.String,
+    "sample": pl.Int64,
+    "answer": pl.String,
+    "text": pl.String,
+    "reward": pl.Float64,  # the verifier's
+    "exact_match": pl.Float64,  # beside a graded verifier: was the answer exactly right
+    "tokens": pl.Int64,
+    "token_ids": pl.List(pl.Int64),
+    "entropy": pl.List(pl.Float64),  # nats per token, full vocabulary
+    "tail_mass": pl.List(pl.Float64),  # probability outside the log-probs behind `entropy` (0: exact)
+    "logprobs": pl.List(pl.Float64),  # log pi of each sampled token
+    "epr": pl.Float64,
+}
+
+
+def sampling(config: CheckpointsConfig) -> SamplingConfig:
+    return SamplingConfig(
+        max_tokens=config.max_tokens,
+        temperature=config.temperature,
+        stop=config.stop,
+        logprobs=config.epr_top_k,
+        entropy=True,
+    )
+
+
+def rollouts(engine: Engine, items: list[Item], config: CheckpointsConfig, step: int) -> pl.DataFrame:
+    verify = VERIFIERS.get(config.verifier)
+    prompts = [item.prompt for item in items for _ in range(config.samples)]
+    seeds = [config.seed + i for i in range(len(prompts))]  # the same draws for every checkpoint
+    gens = engine.generate(prompts, sampling(config), seeds=seeds)
+    rows = []
+    for i, g in enumerate(gens):
+        item = items[i // config.samples]
+        rows.append(
+            {
+                "step": step,
+                "item_id": item.item_id,
+                "sample": i % config.samples,
+                "answer": item.answer,
+                "text": g.text,
+                "reward": float(verify(g.text, item.answer)),
+                "exact_match": answers.exact_match(g.text, item.answer),
+                "tokens": len(g.token_ids),
+                "token_ids": list(g.token_ids),
+                "entropy": list(g.entropy or []),
+                "tail_mass": list(g.tail_mass or []),
+                "logprobs": list(g.logprobs),
+                "epr": metrics.epr(g.top_logprobs, config.epr_top_k),
+            }
+        )
+    return pl.DataFrame(rows, schema=SCHEMA)
