@@ -115,11 +115,11 @@ def test_prefix_cached_scores_equal_uncached_and_the_hf_reference(run):
             engine = open_engine(params.model_copy(update={"engine": engine_config}), "world-s")
             scores[name] = log_likelihoods(engine, samples, contexts)
             if caching:  # the same requests again: cache hits reach into the continuations
-                assert log_likelihoods(engine, samples, contexts) == scores[name]
+                _same(log_likelihoods(engine, samples, contexts), scores[name])
         close_engines()
         scores["hf"] = log_likelihoods(open_engine(params, "world-s", backend="hf"), samples, contexts)
         close_engines()
-    assert scores["cached"] == scores["uncached"]
+    _same(scores["cached"], scores["uncached"])
     assert scores["cached"].own == pytest.approx(scores["hf"].own, rel=1e-3, abs=1e-3)
     assert scores["cached"].others == [pytest.approx(r, rel=1e-3, abs=1e-3) for r in scores["hf"].others]
 
@@ -149,3 +149,11 @@ def test_sampled_notes_score_as_the_compressor_generated_them(run):
         table = score_notes(engine, items, notes, config, sampled_ids=True)
         close_engines()
     assert table["own"].to_list() == pytest.approx([sum(g.logprobs) for g in out], rel=1e-4, abs=1e-4)
+
+
+def _same(a, b):
+    """Equal up to fp32 summation order: cached and recomputed KV blocks agree bitwise on some
+    CPUs (AVX-512) and to ~1e-6 relative on others (an AVX2-only EPYC)."""
+    assert a.tokens == b.tokens
+    assert a.own == pytest.approx(b.own, rel=1e-6, abs=1e-4)
+    assert a.others == [pytest.approx(r, rel=1e-6, abs=1e-4) for r in b.others]
