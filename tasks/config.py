@@ -609,6 +609,35 @@ class CheckpointsConfig(Strict):
         return self
 
 
+JOBS = ("compression", "entigraph", "mi_sweep", "decoding", "checkpoints")  # the four kinds of job
+
+
+class ReportConfig(Strict):
+    """Stage `report`: reports/index.md and one self-contained HTML page over every job, linked to
+    its MLflow run, and reports/regressions.md (each job against its last successful run)."""
+
+    title: str = "infopipe report"
+    jobs: list[str] = list(JOBS)
+    mlflow_ui: str = "http://127.0.0.1:5000"  # where run links point (`make ui` serves there)
+
+    @model_validator(mode="after")
+    def _known_jobs(self) -> "ReportConfig":
+        unknown = [j for j in self.jobs if j not in JOBS]
+        if unknown:
+            raise ValueError(f"jobs: unknown job {unknown[0]!r} (known: {', '.join(JOBS)})")
+        return self
+
+
+class RunnerConfig(Strict):
+    """Where fan-out tasks (sweep cells, checkpoints) run: Prefect's thread pool in this process, or
+    Ray through prefect-ray (a local instance, or a cluster at `address`)."""
+
+    kind: Literal["threads", "ray"] = "threads"
+    workers: PositiveInt = 1  # concurrent tasks (threads) or CPUs of a local Ray instance
+    address: str | None = None  # e.g. "ray://head:10001"; None starts a local Ray instance
+    gpus_per_task: Annotated[float, Field(ge=0.0)] = 0.0  # Ray resource request of one task
+
+
 def _known_kinds(kinds: list[str]) -> None:
     from tasks.models.formats import SINGLE_HOP
 
@@ -670,6 +699,8 @@ class Params(Strict):
     decoding: DecodingConfig = Field(default_factory=DecodingConfig)
     rl_run: RlRunConfig = Field(default_factory=RlRunConfig)
     checkpoints: CheckpointsConfig = Field(default_factory=CheckpointsConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    runner: RunnerConfig = RunnerConfig()
     generate: GenerateConfig
     bench: BenchConfig
 
