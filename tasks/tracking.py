@@ -195,3 +195,64 @@ def search(job: str, max_results: int = 10) -> list[dict[str, Any]]:
         }
         for r in runs
     ]
+
+
+def latest_finished(job: str) -> dict[str, str] | None:
+    """`experiment_id` and `run_id` of a job's latest finished parent run; None if it has none."""
+    mlflow = _mlflow()
+    experiment = mlflow.get_experiment_by_name(job)
+    if experiment is None:
+        return None
+    runs = mlflow.search_runs(
+        experiment_ids=[experiment.experiment_id],
+        filter_string="attributes.status = 'FINISHED' AND tags.mlflow.parentRunId IS NULL",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+        output_format="list",
+    )
+    if not runs:
+        return None
+    return {"experiment_id": str(runs[0].info.experiment_id), "run_id": runs[0].info.run_id}
+
+
+def _store_missing() -> bool:
+    """True when the tracking URI is a SQLite file that does not exist (reading must not create it)."""
+    uri = tracking_uri()
+    return uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file()
+
+
+def experiments() -> list[str]:
+    """Names of the store's job experiments (not MLflow's `Default`), sorted; [] without a store."""
+    if _store_missing():
+        return []
+    return sorted(e.name for e in _mlflow().search_experiments() if e.name != "Default")
+
+
+def parent_runs(job: str, max_results: int = 5) -> list[dict[str, Any]] | None:
+    """The latest parent runs of a job (flow runs, not their sweep cells), newest first, as plain
+    dicts with run name and start time (epoch ms); None when the job has no experiment."""
+    if _store_missing():
+        return None
+    mlflow = _mlflow()
+    found = mlflow.get_experiment_by_name(job)
+    if found is None:
+        return None
+    runs = mlflow.search_runs(
+        experiment_ids=[found.experiment_id],
+        filter_string="tags.mlflow.parentRunId IS NULL",
+        max_results=max_results,
+        order_by=["attributes.start_time DESC"],
+        output_format="list",
+    )
+    return [
+        {
+            "run_id": r.info.run_id,
+            "run_name": r.info.run_name,
+            "start_time": r.info.start_time,
+            "status": r.info.status,
+            "params": dict(r.data.params),
+            "metrics": dict(r.data.metrics),
+            "tags": dict(r.data.tags),
+        }
+        for r in runs
+    ]

@@ -8,6 +8,7 @@ from tasks.bench import (  # noqa: F401 - registers
     entigraph,
     mi,
     models,
+    reliability,
     repro,
 )
 from tasks.bench.registry import BENCHMARKS

@@ -65,7 +65,10 @@ class LLMLinguaPackage(Compressor):
             link = Path(self._links) / f"{Path(name).name}-{family}"
             link.symlink_to(Path(name).resolve(), target_is_directory=True)
             name = str(link)
-        return PromptCompressor(model_name=name, use_llmlingua2=True, device_map="cpu")
+        # llmlingua trusts a model's own code unless told not to (its default is True).
+        return PromptCompressor(
+            model_name=name, use_llmlingua2=True, device_map="cpu", model_config={"trust_remote_code": False}
+        )
 
     def labelled(self, text: str, rate: float) -> list[tuple[str, int]]:
         """llmlingua's own words of `text` with its keep (1) / drop (0) labels."""

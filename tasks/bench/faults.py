@@ -1,0 +1,147 @@
+"""Kill -9 a sweep at a random point and rerun it: only the unfinished parts run, and the final tables
+equal those of an uninterrupted run (reports/reliability.json `kill_resume_identical`).
+
+Every run is `infopipe run mi_sweep` as a user starts it: a subprocess in its own process group, so
+that SIGKILL takes vLLM's engine processes with it.
+"""
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[2]
+PARTS = Path("data/mi_sweep/parts")
+TABLES = ("cells", "answers", "notes")
+# A micro world and one family model: six parts (2 notes, 2 score tables, 2 answer cells).
+MICRO = [
+    "world.train.organisations=20",
+    "world.heldout.organisations=4",
+    "training.vocab_size=400",
+    "training.tokenizer_documents=100",
+    "training.checkpoints=2",
+    "training.eval_documents=3",
+    "models.world-s.train.steps=10",
+    "models.world-s.max_model_len=1024",
+]
+SWEEP = [
+    "mi_sweep.contexts=4",
+    "mi_sweep.other_contexts=3",
+    "mi_sweep.budgets=[8, 16]",
+    "mi_sweep.compressors=[world-s]",
+    "mi_sweep.predictors=[world-s]",
+    "mi_sweep.answer_tokens=4",
+]
+
+
+def kill_resume_identical() -> bool:
+    """The whole check in a scratch directory: build the micro world and model, then kill and resume."""
+    from flows.models import models
+    from flows.world import world
+
+    params_file = str(ROOT / "params.yaml")
+    with tempfile.TemporaryDirectory(prefix="bench-faults-") as tmp, _inside(Path(tmp)):
+        world(params_file=params_file, overrides=MICRO)
+        models(params_file=params_file, overrides=MICRO, only=["world-s"])
+        return bool(kill_and_resume(Path(tmp), MICRO + SWEEP)["identical"])
+
+
+def kill_and_resume(workdir: Path, overrides: list[str], seed: int | None = None) -> dict[str, Any]:
+    """Run the sweep whole; then again from scratch, SIGKILL it once a random number of its parts are
+    written, and rerun it. Compare the two final tables and what the rerun did."""
+    argv = ["run", "mi_sweep", *_sets(overrides)]
+    _infopipe(workdir, argv, check=True)
+    whole = _tables(workdir)
+    total = len(list((workdir / PARTS).glob("*.parquet")))
+    shutil.rmtree(workdir / "data/mi_sweep")
+    shutil.rmtree(workdir / "reports/mi_sweep", ignore_errors=True)
+
+    target = random.Random(seed).randint(1, total - 1)
+    killed_after = _kill_after(workdir, argv, target)
+    before = {p.name: p.stat().st_mtime_ns for p in (workdir / PARTS).glob("*.parquet")}
+    _infopipe(workdir, argv, check=True)
+    after = {p.name: p.stat().st_mtime_ns for p in (workdir / PARTS).glob("*.parquet")}
+    resumed = _tables(workdir)
+    leftovers = [p.name for p in (workdir / "data/mi_sweep").rglob(".*")]
+    return {
+        "identical": all(resumed[t].equals(whole[t]) for t in TABLES) and not leftovers,
+        "parts": total,
+        "killed_after_parts": killed_after,
+        "finished_before_kill_rewritten": sorted(n for n, t in before.items() if after.get(n) != t),
+        "parts_after_rerun": len(after),
+        "duplicate_cells": resumed["cells"].height - resumed["cells"].unique(subset=["cell"]).height,
+        "leftover_temporaries": leftovers,
+    }
+
+
+def _kill_after(workdir: Path, argv: list[str], parts: int) -> int:
+    """Start the sweep, SIGKILL its process group once `parts` parts exist; the count at the kill."""
+    proc = _popen(workdir, argv)
+    folder = workdir / PARTS
+    while proc.poll() is None:
+        done = len(list(folder.glob("*.parquet"))) if folder.is_dir() else 0
+        if done >= parts:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return done
+        time.sleep(0.2)
+    raise RuntimeError(f"the sweep finished (exit {proc.returncode}) before {parts} parts: nothing to kill")
+
+
+def _tables(workdir: Path) -> dict[str, pl.DataFrame]:
+    return {t: pl.read_parquet(workdir / "data/mi_sweep" / f"{t}.parquet") for t in TABLES}
+
+
+def _sets(overrides: list[str]) -> list[str]:
+    return [arg for item in overrides for arg in ("-S", item)]
+
+
+@contextmanager
+def _inside(workdir: Path) -> Iterator[None]:
+    here = Path.cwd()
+    os.chdir(workdir)
+    try:
+        yield
+    finally:
+        os.chdir(here)
+
+
+def _env() -> dict[str, str]:
+    """A user's shell: the workdir's own Prefect home and MLflow store, not this process's."""
+    own = ("MLFLOW_", "PREFECT_API", "PREFECT_HOME", "PREFECT_RESULTS")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
+    return {**env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+
+
+def _command(argv: list[str]) -> list[str]:
+    return [sys.executable, "-m", "flows.cli", *argv[:2], "--params", str(ROOT / "params.yaml"), *argv[2:]]
+
+
+def _popen(workdir: Path, argv: list[str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        _command(argv),
+        cwd=workdir,
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _infopipe(workdir: Path, argv: list[str], check: bool = False) -> subprocess.CompletedProcess[str]:
+    command = _command(argv)
+    done = subprocess.run(command, cwd=workdir, env=_env(), capture_output=True, text=True, check=False)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"infopipe {' '.join(argv[:2])} failed: {done.stderr.strip()[-500:]}")
+    return done
