@@ -18,7 +18,8 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from tasks.config import load_params
+from flows.runtime import task_runner
+from tasks.config import Params, load_params
 from tasks.errors import InfopipeError
 
 STAGES = ["world", "corpus", "models", "rl_run"]
@@ -28,28 +29,29 @@ JOBS = ["compression", "entigraph", "mi_sweep", "decoding", "checkpoints", "repo
 @flow(name="nightly")
 def nightly(params_file: str = "params.yaml", overrides: list[str] | None = None) -> dict[str, list[str]]:
     """Stages, then every job whatever the others do, then fail if any job failed."""
-    load_params(params_file, overrides or [])  # a typo fails now, not after hours of stages
+    params = load_params(params_file, overrides or [])  # a typo fails now, not after hours of stages
     for stage in STAGES:
-        step(stage)(params_file=params_file, overrides=overrides)
-    failed = [job for job in JOBS if not attempt(job, params_file, overrides)]
+        step(stage, params)(params_file=params_file, overrides=overrides)
+    failed = [job for job in JOBS if not attempt(step(job, params), job, params_file, overrides)]
     if failed:
         raise InfopipeError("nightly", f"failed jobs: {', '.join(failed)} (see their flow runs)")
     return {"completed": STAGES + JOBS}
 
 
-def attempt(job: str, params_file: str, overrides: list[str] | None) -> bool:
+def attempt(job_flow: Any, job: str, params_file: str, overrides: list[str] | None) -> bool:
     """Run one job; False, with the reason logged, if it failed."""
     try:
-        step(job)(params_file=params_file, overrides=overrides)
+        job_flow(params_file=params_file, overrides=overrides)
     except Exception as err:  # one job's failure is not the night's: the others still run
         get_run_logger().error("job %s failed: %s", job, str(err).splitlines()[0] if str(err) else repr(err))
         return False
     return True
 
 
-def step(name: str) -> Any:
-    """The flow of a stage or job, imported when it is reached (flows.cli.FLOWS: name -> module:attr)."""
+def step(name: str, params: Params) -> Any:
+    """The flow of a stage or job (flows.cli.FLOWS: name -> module:attr) on the task runner of
+    params.runner (threads, or Ray on a cluster), imported when it is reached."""
     from flows.cli import FLOWS
 
     module, attr = FLOWS[name].split(":")
-    return getattr(importlib.import_module(module), attr)
+    return getattr(importlib.import_module(module), attr).with_options(task_runner=task_runner(params))

@@ -3,8 +3,10 @@ and summary from each job's committed reports/<job>/ and data/<job>/, linked to 
 finished MLflow run.
 
 Produces reports/index.md (plots linked) and reports/index.html (one self-contained file: plots
-embedded, inline CSS, no scripts; it displays offline), and an MLflow run in experiment `report`
-with both as artifacts. A job without reports/<job>/metrics.json shows as "not run yet".
+embedded, inline CSS, no scripts; it displays offline), reports/regressions.md (each job's latest
+run against its last successful run of the profile: what moved beyond its 95% interval, also set as
+the run's MLflow tag `regressions`), and an MLflow run in experiment `report` with all three.
+A job without reports/<job>/metrics.json shows as "not run yet".
 
 CPU:  infopipe run report   (or `dvc repro report`)
 GPU:  the same; it reads results, it runs no model
@@ -15,7 +17,7 @@ from typing import Any
 
 from prefect import flow
 
-from tasks import tracking
+from tasks import regressions, tracking
 from tasks.config import load_params
 from tasks.io import write_text
 from tasks.report import html, markdown, page
@@ -27,17 +29,22 @@ REPORTS = Path("reports")
 
 @flow(name=JOB)
 def report(params_file: str = "params.yaml", overrides: list[str] | None = None) -> dict[str, Any]:
-    """Gather, render markdown and HTML, log both."""
+    """Check for regressions; gather, render markdown and HTML; log them."""
     params = load_params(params_file, overrides or [])
     config = params.report
     runs = {job: tracking.latest_finished(job) for job in config.jobs}
-    # Sections after the jobs, e.g. Section.from_file("Regressions", REPORTS / "regressions.md").
-    extra: list[Section] = []
+    checks = [regressions.check(job, tracking.finished_runs(job, params.profile)) for job in config.jobs]
+    write_text(REPORTS / "regressions.md", regressions.markdown(checks, params.profile))
+    for check in checks:
+        if check.run_id and check.baseline_id:
+            tracking.set_run_tags(check.run_id, {"regressions": check.tag()})
+    extra = [Section.from_file("Regressions", REPORTS / "regressions.md")]
     built = page.gather(config, runs, extra=extra)
     with tracking.flow_run(JOB, config.model_dump(), {"profile": params.profile}) as run:
         files = [
             write_text(REPORTS / "index.md", markdown.render(built)),
             write_text(REPORTS / "index.html", html.render(built)),
+            REPORTS / "regressions.md",
         ]
         run.log_artifacts(files)
     return built.summary()

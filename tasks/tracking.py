@@ -37,6 +37,7 @@ SECRET_KEY = re.compile(
     r"(^|[._-])(token|secret|password|passwd|credentials?|(api|access|secret)[._-]?key)$", re.IGNORECASE
 )
 SECRET_VALUE = re.compile(r"^(hf_|sk-|ghp_|github_pat_)[A-Za-z0-9_-]{16,}$")
+SECRET_IN_TEXT = re.compile(r"(hf_|sk-|ghp_|github_pat_)[A-Za-z0-9_-]{16,}")
 MAX_PARAM = 500
 
 
@@ -106,6 +107,11 @@ def hardware() -> str:
     return "; ".join(parts)
 
 
+def redact(text: str) -> str:
+    """`text` with anything shaped like a token replaced (an error message may quote one)."""
+    return SECRET_IN_TEXT.sub("<redacted>", text)
+
+
 def _public(key: str, value: Any) -> bool:
     return not SECRET_KEY.search(key) and not SECRET_VALUE.match(str(value))
 
@@ -171,7 +177,7 @@ def flow_run(
             yield run
         except BaseException as err:
             # mlflow's context manager then ends the run as FAILED.
-            mlflow.set_tag("error", f"{type(err).__name__}: {err}"[:MAX_PARAM])
+            mlflow.set_tag("error", redact(f"{type(err).__name__}: {err}")[:MAX_PARAM])
             raise
 
 
@@ -256,3 +262,49 @@ def parent_runs(job: str, max_results: int = 5) -> list[dict[str, Any]] | None:
         }
         for r in runs
     ]
+
+
+def finished_runs(job: str, profile: str, max_results: int = 2) -> list[dict[str, Any]]:
+    """The latest finished parent runs of a job on one profile, newest first, each with its child
+    runs' metrics by run name (a sweep cell, a checkpoint): what the nightly regression check compares."""
+    if _store_missing():
+        return []
+    mlflow = _mlflow()
+    found = mlflow.get_experiment_by_name(job)
+    if found is None:
+        return []
+    parents = mlflow.search_runs(
+        experiment_ids=[found.experiment_id],
+        filter_string=(
+            "attributes.status = 'FINISHED' AND tags.mlflow.parentRunId IS NULL "
+            f"AND tags.profile = '{profile}'"
+        ),
+        order_by=["attributes.start_time DESC"],
+        max_results=max_results,
+        output_format="list",
+    )
+    out = []
+    for parent in parents:
+        children = mlflow.search_runs(
+            experiment_ids=[found.experiment_id],
+            filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
+            max_results=10_000,
+            output_format="list",
+        )
+        out.append(
+            {
+                "run_id": parent.info.run_id,
+                "experiment_id": str(parent.info.experiment_id),
+                "metrics": dict(parent.data.metrics),
+                "children": {c.info.run_name: dict(c.data.metrics) for c in children},
+            }
+        )
+    return out
+
+
+def set_run_tags(run_id: str, tags: Mapping[str, str]) -> None:
+    """Tag a finished run (e.g. the regression check's verdict on a job's latest run)."""
+    client = _mlflow().MlflowClient()
+    for key, value in tags.items():
+        if _public(key, value):
+            client.set_tag(run_id, key, value[:MAX_PARAM])

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tasks.bench.faults import kill_resume_identical
 from tasks.bench.registry import BENCHMARKS
 from tasks.config import Params
 
@@ -494,12 +495,7 @@ def reliability_bench(params: Params) -> dict[str, Any]:
     for case in CASES:
         with tempfile.TemporaryDirectory(prefix=f"infopipe-{case.name}-") as tmp:
             cases.append(run_case(case, Path(tmp)))
-    try:
-        from tasks.bench.faults import kill_resume_identical  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        resumed = None
-    else:
-        resumed = kill_resume_identical()
+    resumed = kill_resume_identical()  # kill -9 a sweep at a random point, rerun, compare
     return {
         "bad_input_cases": len(cases),
         "clear_errors": sum(c["clear"] for c in cases),

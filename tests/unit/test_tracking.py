@@ -55,6 +55,15 @@ def test_crashed_flow_ends_failed_with_the_error(store):
     assert run["tags"]["error"] == "ValueError: engine died"
 
 
+def test_a_token_quoted_by_an_error_is_not_logged(store):
+    token = "hf_" + "x1" * 12
+    with pytest.raises(OSError), tracking.flow_run("demo", {}, {}):
+        raise OSError(f"401 for https://huggingface.co with token {token}")
+    (run,) = tracking.search("demo")
+    assert run["tags"]["error"] == "OSError: 401 for https://huggingface.co with token <redacted>"
+    assert token.encode() not in (store / "mlflow.db").read_bytes()
+
+
 def test_tracking_uri_env_wins(store, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store / 'other.db'}")
     with tracking.flow_run("demo", {}, {}):
