@@ -105,8 +105,18 @@ def parser() -> argparse.ArgumentParser:
     compare.add_argument("job")
     compare.add_argument("-n", type=int, default=5, help="how many runs (default 5)")
     compare.set_defaults(func=_compare)
-    serve = sub.add_parser("serve", parents=[common], help="serve prefect.yaml's deployments here")
+    serve = sub.add_parser("serve", help="serve prefect.yaml's deployments here (no server needed)")
     serve.add_argument("deployments", nargs="*", help="deployment names of prefect.yaml (default: all)")
+    # Its own --params: `common`'s default would replace each deployment's params file.
+    serve.add_argument("--params", help="params file of every deployment (default: each one's own)")
+    serve.add_argument(
+        "-S",
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="a param override, as `dvc exp run -S`",
+    )
     serve.set_defaults(func=_serve)
     return top
 

@@ -3,18 +3,26 @@
 `prefect --no-prompt deploy --all` registers prefect.yaml with a Prefect server for the `gpu` work
 pool, whose workers run the flows. `infopipe serve` serves the same flows with the same schedules
 and parameters from this machine with no work pool (Prefect's `serve` of `flow.to_deployment`): it
-polls the API and runs each flow run in a subprocess here, one at a time. `--params` replaces the
-deployments' params file (default params.yaml, the cpu profile), `-S` adds overrides.
+polls the API and runs each flow run in a subprocess here, one at a time. Each deployment keeps its
+own params file unless `--params` names one for all; `-S` adds overrides.
 
-Schedules need a Prefect server: Prefect's ephemeral API has no scheduler, so `serve` refuses to
-start without PREFECT_API_URL. `prefect server start` binds 127.0.0.1:4200 by default.
+Schedules need a Prefect server (Prefect's ephemeral API has no scheduler): with PREFECT_API_URL
+set, `serve` uses that server; without it, `serve` runs `prefect server start` on 127.0.0.1 and a
+free port, with this project's PREFECT_HOME (its database and server.log), for as long as it serves.
 
-infopipe serve                                   (every deployment)
-infopipe serve nightly --params params.gpu.yaml
+infopipe serve                                   (every deployment, on its own params file)
+infopipe serve nightly --params params.yaml      (the cpu profile)
 """
 
 import importlib
-from collections.abc import Sequence
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from difflib import get_close_matches
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +39,6 @@ if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
 PREFECT_YAML = Path(__file__).resolve().parents[1] / "prefect.yaml"
-API_HINT = "start one with `prefect server start` and export PREFECT_API_URL=http://127.0.0.1:4200/api"
 
 
 class Schedule(BaseModel):
@@ -106,26 +113,94 @@ def build(
     )
 
 
-def serve(
-    names: Sequence[str], params_file: str, overrides: Sequence[str] = (), config: Path = PREFECT_YAML
-) -> None:
-    """Serve the named deployments (default: all) until interrupted; flow runs start in this directory."""
+def served(
+    names: Sequence[str], params_file: str | None, overrides: Sequence[str] = (), config: Path = PREFECT_YAML
+) -> list["RunnerDeployment"]:
+    """The named deployments (default: all) as served here, each on its own params file unless
+    `params_file` replaces it; bad names and params fail here, in one line, not at 02:00."""
     specs = load(config)
     for name in names:
         if name not in specs:
             close = get_close_matches(name, specs, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise InfopipeError(str(config), f"unknown deployment {name!r} (known: {', '.join(specs)}){hint}")
-    load_params(params_file, list(overrides))  # bad params fail here, in one line, not at 02:00
-    from prefect import serve as prefect_serve
-    from prefect.settings import PREFECT_API_URL
-
-    if not PREFECT_API_URL.value():
-        raise InfopipeError("serve", f"PREFECT_API_URL is not set: schedules need a server; {API_HINT}")
     deployments = []
     for name in dict.fromkeys(names or specs):
         spec = specs[name]
         extra = [*(spec.parameters.get("overrides") or []), *overrides]
-        parameters = {"params_file": params_file, **({"overrides": extra} if extra else {})}
+        parameters: dict[str, Any] = {"overrides": extra} if extra else {}
+        if params_file:
+            parameters["params_file"] = params_file
+        load_params(params_file or spec.parameters.get("params_file", "params.yaml"), extra)
         deployments.append(build(spec, parameters, served=True))
-    prefect_serve(*deployments, limit=1)  # one machine, one run at a time (a GPU is not shared)
+    return deployments
+
+
+@contextmanager
+def local_server(timeout: float = 120) -> Iterator[str]:
+    """`prefect server start` on 127.0.0.1 and a free port, with this project's PREFECT_HOME, until the
+    context ends (Ctrl-C included); its API URL. Its own session: Ctrl-C stops serve first, then it.
+    A server that does not answer /api/health within `timeout` seconds is an error naming its log."""
+    from prefect.settings import PREFECT_HOME
+
+    home = Path(PREFECT_HOME.value())
+    home.mkdir(parents=True, exist_ok=True)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url, log = f"http://127.0.0.1:{port}", home / "server.log"
+    command = [str(Path(sys.executable).with_name("prefect")), "server", "start", "--host", "127.0.0.1"]
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [*command, "--port", str(port)],
+            env={**os.environ, "PREFECT_HOME": str(home)},
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + timeout
+        while not _healthy(f"{url}/api/health"):
+            if server.poll() is not None or time.monotonic() > deadline:
+                code = server.returncode
+                why = f"did not answer in {timeout:.0f} s" if code is None else f"exited with {code}"
+                raise InfopipeError("prefect server", f"{url} {why}; see {log}")
+            time.sleep(0.5)
+        print(f"infopipe: serving on a local Prefect server, UI at {url} (log: {log})", flush=True)
+        yield f"{url}/api"
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:  # refused while it starts
+        return False
+
+
+def serve(
+    names: Sequence[str],
+    params_file: str | None = None,
+    overrides: Sequence[str] = (),
+    config: Path = PREFECT_YAML,
+) -> None:
+    """Serve the named deployments (default: all) until interrupted; flow runs start in this directory.
+    Without PREFECT_API_URL, on a local server started for as long as this serves."""
+    deployments = served(names, params_file, overrides, config)
+    from prefect import serve as prefect_serve
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    api_url = PREFECT_API_URL.value()
+    with (
+        local_server() if not api_url else nullcontext(api_url) as url,
+        temporary_settings({PREFECT_API_URL: url}),  # this runner and the flow runs it starts
+    ):
+        prefect_serve(*deployments, limit=1)  # one machine, one run at a time (a GPU is not shared)
