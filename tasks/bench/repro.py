@@ -32,7 +32,18 @@ STAGE = re.compile(r"^Running stage '([^']+)'")
 @BENCHMARKS.register("repro")
 def repro_bench(params: Params) -> dict[str, Any]:
     source = Path.cwd().resolve()
-    clone = _clean_clone(source, source / CLONE)
+    return {
+        **measure(source, source / CLONE),
+        "profile": params.profile,
+        "cpus": os.cpu_count(),
+        "hardware": hardware(),
+        **library_versions(),
+    }
+
+
+def measure(source: Path, clone: Path) -> dict[str, Any]:
+    """Clone `source` (a git + DVC repository) to `clone`, then time both reproductions there."""
+    clone = _clean_clone(source, clone)
     cold = _timed(["dvc", "repro", "--force"], clone, clone.parent / "repro-force.log")
     noop = _timed(["dvc", "repro"], clone, clone.parent / "repro-noop.log")
     status = _run(["dvc", "status", "--quiet"], clone, check=False)
@@ -45,10 +56,6 @@ def repro_bench(params: Params) -> dict[str, Any]:
         "noop_peak_rss_mb": noop["peak_rss_mb"],
         "status_clean_after": status.returncode == 0,
         "commit": _run(["git", "rev-parse", "HEAD"], clone).stdout.strip(),
-        "profile": params.profile,
-        "cpus": os.cpu_count(),
-        "hardware": hardware(),
-        **library_versions(),
     }
 
 
