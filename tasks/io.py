@@ -1,5 +1,6 @@
 """Atomic writes and strict reads: nothing half-written is ever left where a stage would read it."""
 
+import glob
 import json
 import os
 import shutil
@@ -19,6 +20,8 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
     """Yield a temporary sibling of `target` (file or dir); rename it over `target` on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*"):  # a killed earlier attempt
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent)) / target.name
     try:
         yield tmp

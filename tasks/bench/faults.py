@@ -16,9 +16,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
+from polars.testing import assert_frame_equal
 
 ROOT = Path(__file__).resolve().parents[2]
 PARTS = Path("data/mi_sweep/parts")
@@ -44,7 +45,7 @@ SWEEP = [
 ]
 
 
-def kill_resume_identical() -> bool:
+def kill_resume() -> dict[str, Any]:
     """The whole check in a scratch directory: build the micro world and model, then kill and resume."""
     from flows.models import models
     from flows.world import world
@@ -53,7 +54,7 @@ def kill_resume_identical() -> bool:
     with tempfile.TemporaryDirectory(prefix="bench-faults-") as tmp, _inside(Path(tmp)):
         world(params_file=params_file, overrides=MICRO)
         models(params_file=params_file, overrides=MICRO, only=["world-s"])
-        return bool(kill_and_resume(Path(tmp), MICRO + SWEEP)["identical"])
+        return kill_and_resume(Path(tmp), MICRO + SWEEP)
 
 
 def kill_and_resume(workdir: Path, overrides: list[str], seed: int | None = None) -> dict[str, Any]:
@@ -73,13 +74,20 @@ def kill_and_resume(workdir: Path, overrides: list[str], seed: int | None = None
     after = {p.name: p.stat().st_mtime_ns for p in (workdir / PARTS).glob("*.parquet")}
     resumed = _tables(workdir)
     leftovers = [p.name for p in (workdir / "data/mi_sweep").rglob(".*")]
+    bitwise = {t: resumed[t].equals(whole[t]) for t in TABLES}
+    close = {t: _close(resumed[t], whole[t]) for t in TABLES}
+    rewritten = sorted(n for n, t in before.items() if after.get(n) != t)
+    duplicates = resumed["cells"].height - resumed["cells"].unique(subset=["cell"]).height
     return {
-        "identical": all(resumed[t].equals(whole[t]) for t in TABLES) and not leftovers,
+        "identical": all(close.values()) and not (leftovers or rewritten or duplicates),
+        "tables_equal": close,  # strings and integers exact, floats to 1e-6 relative
+        "tables_bitwise_equal": bitwise,
+        "largest_differences": {t: _differences(resumed[t], whole[t]) for t in TABLES if not bitwise[t]},
         "parts": total,
         "killed_after_parts": killed_after,
-        "finished_before_kill_rewritten": sorted(n for n, t in before.items() if after.get(n) != t),
+        "finished_before_kill_rewritten": rewritten,
         "parts_after_rerun": len(after),
-        "duplicate_cells": resumed["cells"].height - resumed["cells"].unique(subset=["cell"]).height,
+        "duplicate_cells": duplicates,
         "leftover_temporaries": leftovers,
     }
 
@@ -96,6 +104,33 @@ def _kill_after(workdir: Path, argv: list[str], parts: int) -> int:
             return done
         time.sleep(0.2)
     raise RuntimeError(f"the sweep finished (exit {proc.returncode}) before {parts} parts: nothing to kill")
+
+
+def _close(a: pl.DataFrame, b: pl.DataFrame) -> bool:
+    """Equal up to float summation order: a score recomputed in another process (another prefix
+    cache state) differs by ~1e-6 relative on AVX2 CPUs (tests/flows/test_mi_sweep.py)."""
+    try:
+        assert_frame_equal(a, b, check_exact=False, rel_tol=1e-6, abs_tol=1e-9)
+    except AssertionError:
+        return False
+    return True
+
+
+def _differences(a: pl.DataFrame, b: pl.DataFrame) -> dict[str, float | str]:
+    """Per differing column: the largest relative difference (floats) or "differs"."""
+    if a.columns != b.columns or a.height != b.height:
+        return {"shape": f"{a.shape} vs {b.shape}"}
+    out: dict[str, float | str] = {}
+    for name in a.columns:
+        x, y = a[name], b[name]
+        if x.equals(y):
+            continue
+        if x.dtype.is_float():
+            scale = y.abs().clip(lower_bound=1e-12)
+            out[name] = float(cast(float, ((x - y).abs() / scale).max() or 0.0))
+        else:
+            out[name] = "differs"
+    return out
 
 
 def _tables(workdir: Path) -> dict[str, pl.DataFrame]:

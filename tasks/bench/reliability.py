@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tasks.bench.faults import kill_resume_identical
+from tasks.bench.faults import kill_resume
 from tasks.bench.registry import BENCHMARKS
 from tasks.config import Params
 
@@ -495,13 +495,14 @@ def reliability_bench(params: Params) -> dict[str, Any]:
     for case in CASES:
         with tempfile.TemporaryDirectory(prefix=f"infopipe-{case.name}-") as tmp:
             cases.append(run_case(case, Path(tmp)))
-    resumed = kill_resume_identical()  # kill -9 a sweep at a random point, rerun, compare
+    resumed = kill_resume()  # kill -9 a sweep at a random point, rerun, compare
     return {
         "bad_input_cases": len(cases),
         "clear_errors": sum(c["clear"] for c in cases),
         "unclear": [c["name"] for c in cases if not c["clear"]],
         "by_kind": {k: sum(c["kind"] == k for c in cases) for k in sorted({c.kind for c in CASES})},
-        "kill_resume_identical": resumed,
+        "kill_resume_identical": resumed["identical"],
+        "kill_resume": resumed,
         "cases": cases,
         "seconds": round(sum(c["seconds"] for c in cases), 1),
     }

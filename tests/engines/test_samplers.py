@@ -13,11 +13,15 @@ from ..unit.test_samplers import REFERENCES
 PROMPT = "The best thing about a long weekend is"
 DRAWS = 1500  # vLLM on two cores: ~10 ms a request, so ~20 s a setting
 SLOW = pytest.mark.slow
+# ~90 s each on two cores: one in the default run, the others in `make test-slow`.
 SETTINGS = [
     SamplerSetting(name="typical", args={"tau": 0.5}),
-    SamplerSetting(name="top_h", args={"alpha": 0.4}, temperature=2.0, order="truncation_first"),
-    SamplerSetting(name="mirostat_v1", args={"tau": 4.0}),
-    SamplerSetting(name="min_p", args={"p": 0.1}, temperature=1.5),
+    pytest.param(
+        SamplerSetting(name="top_h", args={"alpha": 0.4}, temperature=2.0, order="truncation_first"),
+        marks=SLOW,
+    ),
+    pytest.param(SamplerSetting(name="mirostat_v1", args={"tau": 4.0}), marks=SLOW),
+    pytest.param(SamplerSetting(name="min_p", args={"p": 0.1}, temperature=1.5), marks=SLOW),
     pytest.param(SamplerSetting(name="temperature", temperature=1.5), marks=SLOW),
     pytest.param(SamplerSetting(name="top_k", args={"k": 8}), marks=SLOW),
     pytest.param(SamplerSetting(name="top_p", args={"p": 0.8}), marks=SLOW),

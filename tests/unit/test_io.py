@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from tasks.errors import InfopipeError
@@ -32,3 +34,15 @@ def test_non_utf8_names_file_and_byte(tmp_path):
     path.write_bytes(b"ok\n\xff\xfe")
     with pytest.raises(InfopipeError, match=r"prompts.txt: not UTF-8 \(byte 3"):
         read_text(path)
+
+
+def test_a_write_killed_before_its_rename_is_cleaned_up_by_the_next_write(tmp_path):
+    target = tmp_path / "part.parquet"
+    killed = tmp_path / ".part.parquet.abc123"  # what SIGKILL leaves between write and rename
+    killed.mkdir()
+    (killed / "part.parquet").write_bytes(b"half")
+    other = tmp_path / ".other.parquet.abc123"  # another target's temporary is not touched
+    other.mkdir()
+    write_json(target, {"a": 1})
+    assert json.loads(target.read_text()) == {"a": 1}
+    assert not killed.exists() and other.exists()
