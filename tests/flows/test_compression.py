@@ -75,6 +75,7 @@ def test_figures_and_mlflow_children(run):
     assert {"world.accuracy", "world.span_retention", "real.achieved_ratio"} <= set(cell["metrics"])
 
 
+@pytest.mark.slow  # minutes on two cores: make test-slow
 def test_bench_compression_times_the_three_methods_on_the_stage_classifier(run, model_overrides):
     from tasks.bench import BENCHMARKS
     from tasks.config import load_params

@@ -125,6 +125,7 @@ def test_rerun_after_a_lost_part_redoes_only_that_part(run):
         assert again[key] == metrics[key]  # seeded requests: the same continuation again
 
 
+@pytest.mark.slow  # minutes on two cores: make test-slow
 def test_lm_eval_cli_runs_our_model(run):
     workdir, _, _ = run
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

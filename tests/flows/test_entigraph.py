@@ -114,6 +114,7 @@ def test_our_lm_eval_adapter_scores_like_lm_eval_hf_model(run):
     assert len(ours) == 2 * 6
 
 
+@pytest.mark.slow  # minutes on two cores: make test-slow
 def test_a_rerun_after_a_lost_document_regenerates_only_it_and_ends_with_the_same_corpus(run):
     workdir, overrides, metrics, _ = run
     with fresh_workdir(workdir):
@@ -126,6 +127,7 @@ def test_a_rerun_after_a_lost_document_regenerates_only_it_and_ends_with_the_sam
         assert again["closed_book_accuracy"] == metrics["closed_book_accuracy"]
 
 
+@pytest.mark.slow  # minutes on two cores: make test-slow
 def test_bench_entigraph_compares_one_batch_with_one_request_at_a_time(run):
     from tasks.bench import BENCHMARKS
 
@@ -138,6 +140,7 @@ def test_bench_entigraph_compares_one_batch_with_one_request_at_a_time(run):
     assert figures["batched_requests"] > figures["sequential_requests"] > 0
 
 
+@pytest.mark.slow  # minutes on two cores: make test-slow
 def test_a_zero_token_budget_ends_cleanly_with_only_the_references_scored(run):
     workdir, overrides, _, _ = run
     with fresh_workdir(workdir):
