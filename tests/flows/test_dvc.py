@@ -41,6 +41,25 @@ def test_stage_names_match_flows_and_params_sections():
             assert path.startswith(f"reports/{name}/") and options == {"cache": False}
 
 
+def test_dvc_metrics_and_plots_show_read_every_committed_file():
+    """`dvc metrics show` and `dvc plots show` as users run them, on the committed reports."""
+    dvc = [str(Path(sys.executable).parent / "dvc")]
+    metrics = subprocess.run([*dvc, "metrics", "show", "--json"], cwd=ROOT, capture_output=True, text=True)
+    plots = subprocess.run([*dvc, "plots", "show", "--json"], cwd=ROOT, capture_output=True, text=True)
+    assert metrics.returncode == 0 and plots.returncode == 0, metrics.stderr + plots.stderr
+    read = json.loads(metrics.stdout)[""]["data"]
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for name, stage in stages.items():
+        for entry in stage.get("metrics", []):
+            path = next(iter(entry))
+            assert "data" in read[path] and read[path]["data"], (name, read[path])
+        for entry in stage.get("plots", []):
+            path = next(iter(entry))
+            shown = json.loads(plots.stdout)["data"]
+            assert any(key == path or key.startswith(f"{path}/") for key in shown), (name, path)
+    assert "reports/reliability.json" in read  # a top-level metric of dvc.yaml
+
+
 @pytest.mark.slow
 def test_dvc_repro_from_a_clean_clone(tmp_path):
     clone = tmp_path / "clone"
