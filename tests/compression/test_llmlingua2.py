@@ -40,11 +40,11 @@ def documents():
     return reuters + [austen[s:e] for s, e in chunk_spans(austen, 250)[:8]]
 
 
-def test_keeps_the_same_words_as_the_llmlingua_package(classifier, documents):
+@pytest.mark.parametrize("rate", [0.5, pytest.param(0.33, marks=pytest.mark.slow)])  # ~50 s each
+def test_keeps_the_same_words_as_the_llmlingua_package(classifier, documents, rate):
     assert len(documents) >= 20
-    for rate in (0.33, 0.5):
-        figures = parity(classifier, documents, rate)
-        assert figures["kept_words_equal_to_llmlingua"] == 1.0, rate
+    figures = parity(classifier, documents, rate)
+    assert figures["kept_words_equal_to_llmlingua"] == 1.0, rate
 
 
 def test_same_words_with_force_tokens_digits_and_drop_consecutive(classifier, documents):
