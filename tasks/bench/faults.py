@@ -80,7 +80,7 @@ def kill_and_resume(workdir: Path, overrides: list[str], seed: int | None = None
     duplicates = resumed["cells"].height - resumed["cells"].unique(subset=["cell"]).height
     return {
         "identical": all(close.values()) and not (leftovers or rewritten or duplicates),
-        "tables_equal": close,  # strings and integers exact, floats to 1e-6 relative
+        "tables_equal": close,  # strings and integers exact, floats to 1e-4 relative
         "tables_bitwise_equal": bitwise,
         "largest_differences": {t: _differences(resumed[t], whole[t]) for t in TABLES if not bitwise[t]},
         "parts": total,
@@ -107,10 +107,12 @@ def _kill_after(workdir: Path, argv: list[str], parts: int) -> int:
 
 
 def _close(a: pl.DataFrame, b: pl.DataFrame) -> bool:
-    """Equal up to float summation order: a score recomputed in another process (another prefix
-    cache state) differs by ~1e-6 relative on AVX2 CPUs (tests/flows/test_mi_sweep.py)."""
+    """Equal up to float summation order: strings and integers exactly, floats to 1e-4 relative. A
+    score table recomputed in another process (another prefix-cache state) differs by ~1e-6
+    relative on AVX2 CPUs (tests/flows/test_mi_sweep.py); MI, a difference of such log-likelihoods,
+    carries it as ~3e-5 relative."""
     try:
-        assert_frame_equal(a, b, check_exact=False, rel_tol=1e-6, abs_tol=1e-9)
+        assert_frame_equal(a, b, check_exact=False, rel_tol=1e-4, abs_tol=1e-9)
     except AssertionError:
         return False
     return True
