@@ -97,7 +97,12 @@ def test_a_sweep_killed_at_a_random_point_resumes_to_the_same_tables_doing_only_
     assert result["finished_before_kill_rewritten"] == []  # finished parts were not redone
     assert result["parts_after_rerun"] == result["parts"]
     assert result["duplicate_cells"] == 0 and result["leftover_temporaries"] == []
-    assert result["identical"]
+    assert result["tables_bitwise_equal"]["answers"] and result["tables_bitwise_equal"]["notes"]
+    # A score table recomputed in the rerun's fresh engine (cold prefix cache) differs by ~1e-6
+    # relative; the MI columns derived from it by up to ~1e-4 (reports/reliability.json). Nothing
+    # else of a cell may differ.
+    for column, difference in result["largest_differences"].get("cells", {}).items():
+        assert column.startswith(("mi_", "bits_per_token")) and difference < 1e-3, (column, difference)
 
 
 @pytest.mark.slow
