@@ -123,6 +123,10 @@ def assemble(
         row.update(estimator=config.estimator, scorer=config.scorer)
         rows.append(row)
     table = pl.DataFrame(rows, schema_overrides=CELL_SCHEMA, infer_schema_length=None)
+    # Every column of the schema, even when no cell got that far (e.g. every compression failed).
+    table = table.with_columns(
+        pl.lit(None, dtype).alias(name) for name, dtype in CELL_SCHEMA.items() if name not in table.columns
+    )
     return (
         table.select(
             [c for c in CELL_SCHEMA if c in table.columns]

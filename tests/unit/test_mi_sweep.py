@@ -16,7 +16,7 @@ from tasks.errors import InfopipeError
 from tasks.mi import cost, datasets, report
 from tasks.mi.base import other_contexts
 from tasks.mi.scoring import score_notes
-from tasks.mi.sweep import compressions, grid
+from tasks.mi.sweep import Parts, assemble, compressions, grid
 from tasks.parts import PartStore
 from tasks.stats import spearman
 from tasks.world.build import build_world
@@ -237,3 +237,17 @@ def test_reused_tokens_counts_whole_blocks_seen_before_never_the_last_token():
     assert reused_tokens([[1, 2, 3, 4, 5], [1, 2, 3, 4, 6], [1, 2, 3, 4, 5]], 2) == 0 + 4 + 4
     assert reused_tokens([[1, 2, 3, 4], [1, 2, 3, 4]], 2) == 2  # the repeat's last block is recomputed
     assert reused_tokens([[1, 2, 3], [9, 2, 3]], 1) == 0  # a prefix, not any shared block
+
+
+def test_a_sweep_whose_every_compression_failed_still_reports(tmp_path):
+    params = _params(
+        "mi_sweep.compressors=[world-s]", "mi_sweep.predictors=[world-s]", "mi_sweep.budgets=[8]"
+    )
+    parts = Parts(params, PartStore(tmp_path, "x"))
+    failures = {parts.notes(c): "world-s failed to load: no weights" for c in compressions(params.mi_sweep)}
+    table, answers, _ = assemble(params.mi_sweep, parts, failures, {"world-s": 10})
+    assert table["status"].to_list() == ["failed"] and table["error"][0].startswith("world-s failed to load")
+    assert {"mi_bits", "accuracy", "flops"} <= set(table.columns) and answers.is_empty()
+    metrics = report.metrics(table, {"world-s": 10}, report.known_mi())
+    assert metrics["failed_cells"] == metrics["cells"] == 1
+    assert "failed" in report.summary(metrics, table)
