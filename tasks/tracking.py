@@ -203,19 +203,32 @@ def search(job: str, max_results: int = 10) -> list[dict[str, Any]]:
     ]
 
 
-def latest_finished(job: str) -> dict[str, str] | None:
-    """`experiment_id` and `run_id` of a job's latest finished parent run; None if it has none."""
-    mlflow = _mlflow()
-    experiment = mlflow.get_experiment_by_name(job)
-    if experiment is None:
+FINISHED = "attributes.status = 'FINISHED'"
+
+
+def _parents(job: str, where: str = "", max_results: int = 5) -> list[Any] | None:
+    """A job's latest parent runs (flow runs, not their cells) matching `where`, newest first; None
+    without a store or without the job's experiment (reading never creates either)."""
+    if _store_missing():
         return None
-    runs = mlflow.search_runs(
-        experiment_ids=[experiment.experiment_id],
-        filter_string="attributes.status = 'FINISHED' AND tags.mlflow.parentRunId IS NULL",
+    mlflow = _mlflow()
+    found = mlflow.get_experiment_by_name(job)
+    if found is None:
+        return None
+    clauses = ["tags.mlflow.parentRunId IS NULL", *([where] if where else [])]
+    runs: list[Any] = mlflow.search_runs(
+        experiment_ids=[found.experiment_id],
+        filter_string=" AND ".join(clauses),
         order_by=["attributes.start_time DESC"],
-        max_results=1,
+        max_results=max_results,
         output_format="list",
     )
+    return runs
+
+
+def latest_finished(job: str) -> dict[str, str] | None:
+    """`experiment_id` and `run_id` of a job's latest finished parent run; None if it has none."""
+    runs = _parents(job, FINISHED, max_results=1)
     if not runs:
         return None
     return {"experiment_id": str(runs[0].info.experiment_id), "run_id": runs[0].info.run_id}
@@ -237,19 +250,9 @@ def experiments() -> list[str]:
 def parent_runs(job: str, max_results: int = 5) -> list[dict[str, Any]] | None:
     """The latest parent runs of a job (flow runs, not their sweep cells), newest first, as plain
     dicts with run name and start time (epoch ms); None when the job has no experiment."""
-    if _store_missing():
+    runs = _parents(job, max_results=max_results)
+    if runs is None:
         return None
-    mlflow = _mlflow()
-    found = mlflow.get_experiment_by_name(job)
-    if found is None:
-        return None
-    runs = mlflow.search_runs(
-        experiment_ids=[found.experiment_id],
-        filter_string="tags.mlflow.parentRunId IS NULL",
-        max_results=max_results,
-        order_by=["attributes.start_time DESC"],
-        output_format="list",
-    )
     return [
         {
             "run_id": r.info.run_id,
@@ -267,26 +270,11 @@ def parent_runs(job: str, max_results: int = 5) -> list[dict[str, Any]] | None:
 def finished_runs(job: str, profile: str, max_results: int = 2) -> list[dict[str, Any]]:
     """The latest finished parent runs of a job on one profile, newest first, each with its child
     runs' metrics by run name (a sweep cell, a checkpoint): what the nightly regression check compares."""
-    if _store_missing():
-        return []
-    mlflow = _mlflow()
-    found = mlflow.get_experiment_by_name(job)
-    if found is None:
-        return []
-    parents = mlflow.search_runs(
-        experiment_ids=[found.experiment_id],
-        filter_string=(
-            "attributes.status = 'FINISHED' AND tags.mlflow.parentRunId IS NULL "
-            f"AND tags.profile = '{profile}'"
-        ),
-        order_by=["attributes.start_time DESC"],
-        max_results=max_results,
-        output_format="list",
-    )
+    parents = _parents(job, f"{FINISHED} AND tags.profile = '{profile}'", max_results) or []
     out = []
     for parent in parents:
-        children = mlflow.search_runs(
-            experiment_ids=[found.experiment_id],
+        children = _mlflow().search_runs(
+            experiment_ids=[parent.info.experiment_id],
             filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
             max_results=10_000,
             output_format="list",

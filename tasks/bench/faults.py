@@ -21,6 +21,8 @@ from typing import Any, cast
 import polars as pl
 from polars.testing import assert_frame_equal
 
+from tasks.bench.registry import user_env
+
 ROOT = Path(__file__).resolve().parents[2]
 PARTS = Path("data/mi_sweep/parts")
 TABLES = ("cells", "answers", "notes")
@@ -153,13 +155,6 @@ def _inside(workdir: Path) -> Iterator[None]:
         os.chdir(here)
 
 
-def _env() -> dict[str, str]:
-    """A user's shell: the workdir's own Prefect home and MLflow store, not this process's."""
-    own = ("MLFLOW_", "PREFECT_API", "PREFECT_HOME", "PREFECT_RESULTS")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
-    return {**env, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-
-
 def _command(argv: list[str]) -> list[str]:
     return [sys.executable, "-m", "flows.cli", *argv[:2], "--params", str(ROOT / "params.yaml"), *argv[2:]]
 
@@ -168,7 +163,7 @@ def _popen(workdir: Path, argv: list[str]) -> subprocess.Popen[str]:
     return subprocess.Popen(
         _command(argv),
         cwd=workdir,
-        env=_env(),
+        env=user_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -178,7 +173,7 @@ def _popen(workdir: Path, argv: list[str]) -> subprocess.Popen[str]:
 
 def _infopipe(workdir: Path, argv: list[str], check: bool = False) -> subprocess.CompletedProcess[str]:
     command = _command(argv)
-    done = subprocess.run(command, cwd=workdir, env=_env(), capture_output=True, text=True, check=False)
+    done = subprocess.run(command, cwd=workdir, env=user_env(), capture_output=True, text=True, check=False)
     if check and done.returncode != 0:
         raise RuntimeError(f"infopipe {' '.join(argv[:2])} failed: {done.stderr.strip()[-500:]}")
     return done

@@ -6,7 +6,6 @@ CASES is also what tests/flows/test_bad_inputs.py runs (most cases in-process th
 fails at validation, before any model is loaded: the benchmark takes minutes, not hours.
 """
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -17,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.bench.faults import kill_resume
-from tasks.bench.registry import BENCHMARKS
+from tasks.bench.registry import BENCHMARKS, user_env
 from tasks.config import Params
 
 REPO = Path(__file__).resolve().parents[2]
@@ -464,12 +463,6 @@ def verdict(case: Case, returncode: int, stderr: str, workdir: Path, before: set
     }
 
 
-def environment() -> dict[str, str]:
-    """A user's shell: no test harness's Prefect server, no MLflow server, this checkout importable."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "MLFLOW_TRACKING_URI")}
-    return {**env, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-
-
 def run_case(case: Case, workdir: Path, timeout: float = 600) -> dict[str, Any]:
     """`python -m flows.cli <argv>` in `workdir` after the case's setup."""
     if case.setup:
@@ -479,7 +472,7 @@ def run_case(case: Case, workdir: Path, timeout: float = 600) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "flows.cli", *case.command()],
         cwd=workdir,
-        env=environment(),
+        env=user_env(),
         capture_output=True,
         text=True,
         timeout=timeout,

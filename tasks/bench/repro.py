@@ -20,7 +20,7 @@ from typing import Any
 
 import psutil
 
-from tasks.bench.registry import BENCHMARKS
+from tasks.bench.registry import BENCHMARKS, user_env
 from tasks.config import Params
 from tasks.errors import InfopipeError
 from tasks.tracking import hardware, library_versions
@@ -74,17 +74,10 @@ def _clean_clone(source: Path, clone: Path) -> Path:
 
 
 def _run(argv: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False, env=_env())
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False, env=user_env())
     if check and done.returncode != 0:
         raise InfopipeError(" ".join(argv[:2]), f"exit {done.returncode}: {done.stderr.strip()[-300:]}")
     return done
-
-
-def _env() -> dict[str, str]:
-    """This interpreter's bin first on PATH: the stages call `infopipe` and `dvc` from it."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "PREFECT_"))}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
-    return env
 
 
 def _timed(argv: list[str], cwd: Path, log: Path) -> dict[str, Any]:
@@ -94,7 +87,7 @@ def _timed(argv: list[str], cwd: Path, log: Path) -> dict[str, Any]:
     start = time.perf_counter()
     with log.open("w", encoding="utf-8") as sink:
         proc = subprocess.Popen(
-            argv, cwd=cwd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            argv, cwd=cwd, env=user_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         peak = _PeakRss(proc.pid)
         assert proc.stdout is not None

@@ -8,15 +8,6 @@ from tasks.compare import side_by_side
 from tasks.errors import InfopipeError
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    yield tmp_path
-    while mlflow.active_run():
-        mlflow.end_run()
-
-
 def _flow_run(rate: float, profile: str, acc: float) -> str:
     config = {"demo": {"rate": rate, "seed": 0, "model": "world-s"}}
     with tracking.flow_run("demo", config, {"profile": profile}) as run:

@@ -1,8 +1,6 @@
 """The nightly regression check on a real MLflow store: a planted regression is flagged, noise is
 not, and the baseline is the last successful run of the same job and profile."""
 
-import pytest
-
 from tasks import regressions, tracking
 
 
@@ -23,13 +21,6 @@ def _run(job, profile, parent, cells, fail=False):
 
 def _acc(value, low, high):
     return {"accuracy": value, "accuracy_ci95_low": low, "accuracy_ci95_high": high}
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    return tmp_path
 
 
 def test_a_planted_regression_is_flagged_and_noise_is_not(store):

@@ -23,10 +23,9 @@ CONFIG = ReportConfig(title="test report", jobs=["compression", "checkpoints", "
 
 
 @pytest.fixture
-def tree(tmp_path, monkeypatch) -> Path:
+def tree(store) -> Path:
     """compression: everything; checkpoints: metrics without data/; decoding: nothing (not run)."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    tmp_path = store
     reports, data = tmp_path / "reports", tmp_path / "data"
     metrics = {
         "headline": {"beats_random": True, "gain": 0.125},

@@ -1,18 +1,8 @@
 """tasks.tracking against a real MLflow SQLite store in a temporary directory."""
 
-import mlflow
 import pytest
 
 from tasks import tracking
-
-
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    yield tmp_path
-    while mlflow.active_run():
-        mlflow.end_run()
 
 
 def test_parent_and_children_with_params_tags_artifacts(store):
