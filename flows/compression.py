@@ -17,27 +17,28 @@ GPU:  the same with params.gpu.yaml (instruct teacher, xlm-roberta-large or a re
 
 from typing import Any
 
-import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.params import read
 from flows.runtime import run_tags
 from tasks import tracking
-from tasks.compression.annotate import label_stats, label_table
+from tasks.compression import report
+from tasks.compression.annotate import label_table
 from tasks.compression.classifier import train_classifier
-from tasks.compression.distil import distil, sources
-from tasks.compression.evaluate import cloze_items, evaluate, summarize, world_items
+from tasks.compression.config import CompressionParams
+from tasks.compression.distil import distil
+from tasks.compression.evaluate import evaluate, summarize
+from tasks.compression.inputs import inputs
 from tasks.compression.methods import build_methods, parity
-from tasks.compression.report import cell_metrics, curves, headline, summary_table
-from tasks.config import load_params
 from tasks.corpus.build import read_chunks
 from tasks.engines import open_engine
 from tasks.io import write_text
 from tasks.outputs import JobOutputs
 from tasks.world.build import read_world
-from tasks.world.document import from_tables
 
 JOB = "compression"
+PARAMS = CompressionParams
 distil_chunks = task(name="distil", cache_policy=NO_CACHE)(distil)
 annotate = task(name="annotate", cache_policy=NO_CACHE)(label_table)
 train = task(name="train", cache_policy=NO_CACHE)(train_classifier)
@@ -48,54 +49,44 @@ answer = task(name="evaluate", cache_policy=NO_CACHE)(evaluate)
 @flow(name=JOB)
 def compression(params_file: str = "params.yaml", overrides: list[str] | None = None) -> dict[str, Any]:
     """Distil, annotate, train, then compress and answer with every method at every rate."""
-    params = load_params(params_file, overrides or [])
+    params = read(PARAMS, params_file, overrides)
     config, evaluation = params.compression, params.compression.evaluation
     out = JobOutputs(JOB)
-    world, chunks = read_world(), read_chunks()
-    austen = chunks.filter(pl.col("source") == "janeausten").select("chunk_id", "text").rows()
-    reuters = chunks.filter(pl.col("source") == "reuters").select("chunk_id", "text").rows()
-    train_docs = [(d.doc_id, d.text) for d in from_tables(world, "train")[: config.world_documents]]
+    given = inputs(config, read_world(), read_chunks())
     models = sorted({t.model for t in config.teachers} | {config.scorer, evaluation.predictor})
-    tags = run_tags(params, engine=params.engine.backend, models=models)
-    with tracking.flow_run(JOB, config.model_dump(), tags) as run:
-        distilled = distil_chunks(
-            params, sources(train_docs, austen[: config.real_chunks], config.chunk_tokens)
-        )
+    with tracking.flow_run(
+        JOB, config.model_dump(), run_tags(params, engine=params.engine.backend, models=models)
+    ) as run:
+        distilled = distil_chunks(params, given.chunks)
         labels = annotate(distilled, config.window, config.filter_quantile, config.max_variation_rate)
         classifier = config.classifier.released or str(out.data / "classifier")
         trained = {} if config.classifier.released else train(params, labels, out.data / "classifier")
-        agreement = check_parity(classifier, [t for _, t in reuters[: config.parity_documents]], 0.5)
+        agreement = check_parity(classifier, given.parity, 0.5)
 
-        items = world_items(from_tables(world, "heldout")[: evaluation.world_documents])
-        items += cloze_items(
-            reuters[: evaluation.real_documents], evaluation.cloze_per_document, evaluation.seed
-        )
         methods = build_methods(params, evaluation.methods, classifier)
         predictor = open_engine(params, evaluation.predictor)
-        results = answer(methods, evaluation.rates, items, predictor, evaluation.max_tokens)
+        results = answer(methods, evaluation.rates, given.items, predictor, evaluation.max_tokens)
         cells = summarize(results)
         for method in methods:
             for rate in evaluation.rates:
                 with run.child(f"{method}-{rate}", {"method": method, "rate": rate}) as child:
-                    child.log_metrics(cell_metrics(cells, method, rate))
+                    child.log_metrics(report.cell_metrics(cells, method, rate))
 
-        metrics = {
-            **headline(cells),
-            **agreement,
-            "classifier": {k: v for k, v in trained.items() if isinstance(v, float)},
-            "labels": label_stats(labels),
-            "cells": cells,
-        }
+        metrics = report.metrics(cells, agreement, trained, labels)
         files = [
             *out.tables({"distil": distilled, "labels": labels, "results": results}),
             out.metrics(metrics),
-            write_text(out.reports / "summary.md", summary_table(cells)),
+            write_text(out.reports / "summary.md", report.summary_table(cells)),
             *out.curves(
-                "accuracy", curves(cells, "accuracy"), "achieved_ratio", "accuracy", "world QA accuracy"
+                "accuracy",
+                report.curves(cells, "accuracy"),
+                "achieved_ratio",
+                "accuracy",
+                "world QA accuracy",
             ),
             *out.curves(
                 "span_retention",
-                curves(cells, "span_retention"),
+                report.curves(cells, "span_retention"),
                 "achieved_ratio",
                 "span_retention",
                 "answer spans kept",

@@ -12,18 +12,20 @@ from typing import Any
 
 from prefect import flow, task
 
+from flows.params import read
 from flows.runtime import run_tags
 from tasks import tracking
-from tasks.config import load_params
 from tasks.corpus.build import build_corpus
+from tasks.corpus.config import CorpusParams
 from tasks.outputs import JobOutputs
 
 JOB = "corpus"
+PARAMS = CorpusParams
 
 
 @flow(name=JOB)
 def corpus(params_file: str = "params.yaml", overrides: list[str] | None = None) -> dict[str, Any]:
-    params = load_params(params_file, overrides or [])
+    params = read(PARAMS, params_file, overrides)
     out = JobOutputs(JOB)
     with tracking.flow_run(
         JOB, {JOB: params.corpus.model_dump()}, run_tags(params, engine="none", models=[])

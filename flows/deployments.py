@@ -30,9 +30,9 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from tasks.config import load_params
 from tasks.errors import InfopipeError
 from tasks.io import read_text
+from tasks.params import load_params
 
 if TYPE_CHECKING:
     from prefect import Flow

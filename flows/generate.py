@@ -10,23 +10,32 @@ GPU:  infopipe run generate --params params.gpu.yaml
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.params import read
 from flows.runtime import run_tags
 from tasks import tracking
-from tasks.config import config_hash, load_params
+from tasks.config import config_hash
 from tasks.engines import open_engine
-from tasks.generation import entropy_by_position, generate_timed, generation_table, read_prompts, summarize
+from tasks.generate.config import GenerateParams
+from tasks.generate.generation import (
+    entropy_by_position,
+    generate_timed,
+    generation_table,
+    read_prompts,
+    summarize,
+)
 from tasks.outputs import JobOutputs
 
 JOB = "generate"
-read = task(read_prompts)
+PARAMS = GenerateParams
+load_prompts = task(read_prompts)
 run_generation = task(cache_policy=NO_CACHE)(generate_timed)  # the engine is not hashable
 
 
 @flow(name=JOB)
 def generate(params_file: str = "params.yaml", overrides: list[str] | None = None) -> dict[str, float]:
-    params = load_params(params_file, overrides or [])
+    params = read(PARAMS, params_file, overrides)
     config = params.generate
-    prompts = read(config)
+    prompts = load_prompts(config)
     out = JobOutputs(JOB)
     spec = params.models[config.model]
     tracked = {JOB: config.model_dump(), "engine": params.engine.model_dump(), "model": spec.model_dump()}

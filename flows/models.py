@@ -19,10 +19,11 @@ import polars as pl
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.params import read
 from flows.runtime import run_tags
 from tasks import tracking
-from tasks.config import load_params
 from tasks.models.build import build_gguf
+from tasks.models.config import ModelsParams
 from tasks.models.family import (
     build_tokenizer,
     family_metrics,
@@ -36,6 +37,7 @@ from tasks.world.build import read_world
 from tasks.world.document import from_tables
 
 JOB = "models"
+PARAMS = ModelsParams
 build = task(task_run_name="build-{name}")(build_gguf)
 tokenizer = task(cache_policy=NO_CACHE)(build_tokenizer)
 train = task(task_run_name="train-{name}", cache_policy=NO_CACHE)(train_member)
@@ -47,7 +49,7 @@ def models(
     params_file: str = "params.yaml", overrides: list[str] | None = None, only: list[str] | None = None
 ) -> dict[str, Any]:
     """Make the models of params.yaml (or only those named)."""
-    params = load_params(params_file, overrides or [])
+    params = read(PARAMS, params_file, overrides)
     wanted = [name for name in params.models if only is None or name in only]
     for name in wanted:
         if params.models[name].build:

@@ -13,17 +13,18 @@ GPU:  deployment `nightly` of prefect.yaml, 02:00 UTC on work pool `gpu` (params
       infopipe run nightly --params params.gpu.yaml
 """
 
-import importlib
 from typing import Any
 
 from prefect import flow, get_run_logger
 
+from flows.cli import flow_module
 from flows.runtime import task_runner
-from tasks.config import Params, load_params
-from tasks.errors import InfopipeError
+from tasks.errors import InfopipeError, first_line
+from tasks.params import Params, load_params
 
 STAGES = ["world", "corpus", "models", "rl_run"]
 JOBS = ["compression", "entigraph", "mi_sweep", "decoding", "checkpoints", "report"]
+PARAMS = Params  # every section: a typo fails before hours of stages
 
 
 @flow(name="nightly")
@@ -43,15 +44,12 @@ def attempt(job_flow: Any, job: str, params_file: str, overrides: list[str] | No
     try:
         job_flow(params_file=params_file, overrides=overrides)
     except Exception as err:  # one job's failure is not the night's: the others still run
-        get_run_logger().error("job %s failed: %s", job, str(err).splitlines()[0] if str(err) else repr(err))
+        get_run_logger().error("job %s failed: %s", job, first_line(err))
         return False
     return True
 
 
 def step(name: str, params: Params) -> Any:
-    """The flow of a stage or job (flows.cli.FLOWS: name -> module:attr) on the task runner of
-    params.runner (threads, or Ray on a cluster), imported when it is reached."""
-    from flows.cli import FLOWS
-
-    module, attr = FLOWS[name].split(":")
-    return getattr(importlib.import_module(module), attr).with_options(task_runner=task_runner(params))
+    """The flow of a stage or job (flows.cli.FLOWS) on the task runner of params.runner (threads,
+    or Ray on a cluster), imported when it is reached."""
+    return getattr(flow_module(name), name).with_options(task_runner=task_runner(params.runner))

@@ -17,20 +17,22 @@ from typing import Any
 
 from prefect import flow
 
+from flows.params import read
 from tasks import regressions, tracking
-from tasks.config import load_params
 from tasks.io import write_text
 from tasks.report import html, markdown, page
+from tasks.report.config import ReportParams
 from tasks.report.page import Section
 
 JOB = "report"
+PARAMS = ReportParams
 REPORTS = Path("reports")
 
 
 @flow(name=JOB)
 def report(params_file: str = "params.yaml", overrides: list[str] | None = None) -> dict[str, Any]:
     """Check for regressions; gather, render markdown and HTML; log them."""
-    params = load_params(params_file, overrides or [])
+    params = read(PARAMS, params_file, overrides)
     config = params.report
     runs = {job: tracking.latest_finished(job) for job in config.jobs}
     checks = [regressions.check(job, tracking.finished_runs(job, params.profile)) for job in config.jobs]

@@ -16,35 +16,34 @@ CPU:  infopipe run rl_run   (or `dvc repro rl_run`; needs stages world and model
 GPU:  bring your own checkpoints: stage `checkpoints` reads any series (checkpoints.series)
 """
 
-import time
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
+from flows.params import read
 from flows.runtime import run_tags
 from tasks import tracking
-from tasks.checkpoints import prompts
-from tasks.checkpoints.verifiers import VERIFIERS
-from tasks.config import Params, load_params
-from tasks.io import atomic_path
-from tasks.models.catalog import resolve
 from tasks.outputs import JobOutputs
 from tasks.rl_run import grpo, history
+from tasks.rl_run.config import RlRunParams
+from tasks.rl_run.series import train_series
 
 JOB = "rl_run"
+PARAMS = RlRunParams
+train = task(name="train", cache_policy=NO_CACHE)(train_series)
 
 
 @flow(name=JOB)
 def rl_run(params_file: str = "params.yaml", overrides: list[str] | None = None) -> dict[str, Any]:
     """Train, report."""
-    params = load_params(params_file, overrides or [])
+    params = read(PARAMS, params_file, overrides)
     config = params.rl_run
-    grpo.arguments(config, JobOutputs(JOB).data / "checkpoints")  # a bad rl_run.trl fails here
     out = JobOutputs(JOB)
+    grpo.arguments(config, out.data / "checkpoints")  # a bad rl_run.trl fails here
     tags = run_tags(params, engine="trl", models=[config.model])
     with tracking.flow_run(JOB, config.model_dump(), tags) as run:
-        log, seconds = train(params)
+        log, seconds = train(params, out.data / "checkpoints")
         steps = history.steps(log)
         for row in steps:
             run.log_metrics({k: v for k, v in row.items() if k != "step"}, step=int(row["step"]))
@@ -53,15 +52,3 @@ def rl_run(params_file: str = "params.yaml", overrides: list[str] | None = None)
         run.log_metrics({k: v for k, v in metrics.items() if isinstance(v, float)})
         run.log_artifacts(files)
     return metrics
-
-
-@task(name="train", cache_policy=NO_CACHE)
-def train(params: Params) -> tuple[list[dict[str, Any]], float]:
-    config = params.rl_run
-    spec = params.models[config.model]
-    items = prompts.load("world", "train", config.kinds, config.prompts, config.seed)
-    target = JobOutputs(JOB).data / "checkpoints"
-    start = time.perf_counter()
-    with atomic_path(target) as tmp:
-        log = grpo.train(config, resolve(config.model, spec), spec, items, VERIFIERS.get(config.reward), tmp)
-    return log, time.perf_counter() - start

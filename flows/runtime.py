@@ -4,12 +4,13 @@ runner that fans out sweep cells (threads here, Ray on a cluster)."""
 import logging
 import os
 import threading
+from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from tasks.config import Params
-from tasks.errors import InfopipeError
+from tasks.config import RunnerConfig, StageParams
+from tasks.errors import InfopipeError, first_line
 
 
 def configure(root: Path | None = None) -> None:
@@ -39,16 +40,22 @@ def quiet_user_errors() -> None:
             handler.addFilter(_UserErrorFilter())
 
 
-def run_tags(params: Params, *, engine: str, models: list[str]) -> dict[str, str]:
+class RunnerParams(StageParams):
+    """Section `runner`: where a flow run's fan-out tasks run (not a stage's DVC param: results
+    are the same on any runner)."""
+
+    runner: RunnerConfig = RunnerConfig()
+
+
+def run_tags(params: StageParams, *, engine: str, models: list[str]) -> dict[str, str]:
     return {"profile": params.profile, "engine": engine, "models": ",".join(models)}
 
 
-def task_runner(params: Params) -> Any:
-    """The task runner of `params.runner`: Prefect's thread pool, or Ray through prefect-ray (the one
+def task_runner(runner: RunnerConfig) -> Any:
+    """The task runner of section `runner`: Prefect's thread pool, or Ray through prefect-ray (the one
     module that imports it). A local Ray instance gets `workers` CPUs and this process's environment."""
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    runner = params.runner
     if runner.kind == "threads":
         return ThreadPoolTaskRunner(max_workers=runner.workers)
     try:
@@ -62,13 +69,13 @@ def task_runner(params: Params) -> Any:
     return RayTaskRunner(init_kwargs=init)
 
 
-def task_resources(params: Params) -> AbstractContextManager[Any]:
+def task_resources(runner: RunnerConfig) -> AbstractContextManager[Any]:
     """Ray resources of each task submitted inside (one GPU per cell on a GPU cluster)."""
-    if params.runner.kind != "ray":
+    if runner.kind != "ray":
         return nullcontext()
     from prefect_ray.context import remote_options
 
-    return remote_options(num_cpus=1, num_gpus=params.runner.gpus_per_task)
+    return remote_options(num_cpus=1, num_gpus=runner.gpus_per_task)
 
 
 _ENGINE_LOCK = threading.Lock()
@@ -77,3 +84,28 @@ _ENGINE_LOCK = threading.Lock()
 def engine_lock() -> threading.Lock:
     """This process's lock around its engines: engines are not thread-safe (a Ray worker has its own)."""
     return _ENGINE_LOCK
+
+
+def engine_fault(task: Any, run: Any, state: Any) -> bool:
+    """A retry condition: retry what a fresh engine may fix; bad input (InfopipeError) fails at once."""
+    try:
+        state.result()
+    except InfopipeError:
+        return False
+    except Exception:
+        return True
+    return False
+
+
+def failed(futures: Mapping[str, Any], who: str) -> dict[str, str]:
+    """Wait for keyed task futures; the keys whose task failed, with the reason: bad input as it
+    was said, any other error (after the task's last try) in one line after `who`."""
+    failures = {}
+    for key, future in futures.items():
+        try:
+            future.result()
+        except InfopipeError as err:
+            failures[key] = str(err)
+        except Exception as err:
+            failures[key] = f"{who}: {first_line(err)}"
+    return failures

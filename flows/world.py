@@ -11,18 +11,20 @@ from typing import Any
 
 from prefect import flow, task
 
+from flows.params import read
 from flows.runtime import run_tags
 from tasks import tracking
-from tasks.config import load_params
 from tasks.outputs import JobOutputs
 from tasks.world.build import build_world, summarize
+from tasks.world.config import WorldParams
 
 JOB = "world"
+PARAMS = WorldParams
 
 
 @flow(name=JOB)
 def world(params_file: str = "params.yaml", overrides: list[str] | None = None) -> dict[str, Any]:
-    params = load_params(params_file, overrides or [])
+    params = read(PARAMS, params_file, overrides)
     out = JobOutputs(JOB)
     with tracking.flow_run(
         JOB, {JOB: params.world.model_dump()}, run_tags(params, engine="none", models=[])

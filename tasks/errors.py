@@ -8,3 +8,12 @@ class InfopipeError(Exception):
         self.where = where
         self.problem = problem
         super().__init__(f"{where}: {problem}")
+
+
+def first_line(err: BaseException) -> str:
+    """An error in one line for a table or a log: its message's first non-blank line, else the
+    exception's type (an empty message, or one of blank lines, would say nothing)."""
+    for line in str(err).splitlines():
+        if line.strip():
+            return line.strip()
+    return type(err).__name__

@@ -2,7 +2,7 @@
 
 `EngineLM` wraps any engine: loglikelihood from `engine.score`, generate_until from batched
 `engine.generate` with the request's gen_kwargs turned into our sampling (a `sampler` key names a
-tasks/decoding sampler; its other keys are the sampler's arguments). `InfopipeLM` is the same,
+tasks/samplers sampler; its other keys are the sampler's arguments). `InfopipeLM` is the same,
 registered as lm-eval model `infopipe` and built from model_args, so lm-eval's own CLI runs it:
 
     lm-eval run --model infopipe --model_args model=smollm2-135m-instruct \\
@@ -19,9 +19,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from tasks.config import SamplerSetting, SamplingConfig, load_params
+from tasks.config import EngineParams, load
 from tasks.engines import Engine, open_engine
 from tasks.errors import InfopipeError
+from tasks.samplers import SamplerSetting, SamplingConfig, build
 
 LIBRARY = "lm_eval"
 LM_EVAL_KEYS = ("until", "max_gen_toks", "do_sample")
@@ -57,13 +58,14 @@ def _lm_class() -> type:
     from lm_eval.api.model import LM
 
     class EngineLM(LM):
-        """An lm-eval model over one of our engines; `pair` opens the large model of EAD."""
+        """An lm-eval model over one of our engines; `pair` opens a further model a sampler
+        decodes with (EAD's large model)."""
 
         def __init__(self, engine: Engine, pair: Callable[[str], Engine] | None = None) -> None:
             super().__init__()
             self.engine = engine
             self.pair = pair
-            self.switching: list[Any] = []  # EAD generations, in request order
+            self.switching: list[Any] = []  # generations of samplers with further models, in order
 
         def loglikelihood(self, requests: Sequence[Any]) -> list[tuple[float, bool]]:
             contexts = [r.args[0] for r in requests]
@@ -96,15 +98,17 @@ def _lm_class() -> type:
             self, contexts: list[str], config: SamplingConfig, until: list[str], rows: list[int]
         ) -> list[str]:
             seeds = [self.engine.config.seed + i for i in rows]
-            if config.sampler is None or config.sampler.name != "ead":
+            sampler = build(config.sampler) if config.sampler else None
+            if sampler is None or not sampler.models():
                 return [g.text for g in self.engine.generate(contexts, config, "left", seeds)]
-            from tasks.decoding import ead
-
+            assert config.sampler is not None  # built from it
             if self.pair is None:
-                raise InfopipeError("sampler ead", "this lm-eval model cannot open a second (large) model")
-            large = self.pair(str(config.sampler.args["large"]))
+                raise InfopipeError(
+                    f"sampler {config.sampler.name}", "this lm-eval model cannot open a further model"
+                )
+            engines = [self.engine, *(self.pair(name) for name in sampler.models())]
             ids = self.engine.encode_prompts(contexts, config.max_tokens, "left")
-            gens = ead.generate(self.engine, large, ids, config.sampler, config.max_tokens, until, seeds[0])
+            gens = sampler.decode(engines, ids, config.sampler, config.max_tokens, until, seeds[0])
             self.switching.extend(gens)  # which model drew each token, for the caller's report
             return [g.text for g in gens]
 
@@ -119,10 +123,7 @@ def _lm_class() -> type:
             overrides: str = "",
             **lm_eval_options: Any,  # batch_size, device, ...: the engine batches and places itself
         ) -> None:
-            from tasks.decoding.base import use_v1_logits_processors
-
-            use_v1_logits_processors()  # `--gen_kwargs sampler=...` runs our processor
-            config = load_params(params, [o for o in overrides.split(";") if o])
+            config = load(EngineParams, params, [o for o in overrides.split(";") if o])
             super().__init__(
                 open_engine(config, model, backend), lambda name: open_engine(config, name, backend or "hf")
             )
@@ -131,7 +132,7 @@ def _lm_class() -> type:
 
 
 def engine_lm(engine: Engine, pair: Callable[[str], Engine] | None = None) -> Any:
-    """An lm-eval model over `engine`; `pair(name)` opens the large model of an EAD setting."""
+    """An lm-eval model over `engine`; `pair(name)` opens a further model a sampler decodes with."""
     return _lm_class().__mro__[1](engine, pair)
 
 
@@ -187,7 +188,8 @@ def run(
     results = simple_evaluate(
         model=lm,
         tasks=list(benchmarks),
-        task_manager=TaskManager(include_path=str(folder)),
+        # Only our YAMLs: indexing lm-eval's thousands of built-in tasks costs ~13 s a call here.
+        task_manager=TaskManager(include_path=str(folder), include_defaults=False),
         num_fewshot=0,
         log_samples=True,
         bootstrap_iters=0,

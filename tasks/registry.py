@@ -2,7 +2,9 @@
 
 from collections.abc import Callable, Iterator
 from difflib import get_close_matches
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from pydantic import AfterValidator
 
 from tasks.errors import InfopipeError
 
@@ -41,3 +43,16 @@ class Registry(Generic[T]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(sorted(self._items))
+
+    def checked(self) -> Any:
+        """A config field's validator: the name must be registered (`Annotated[str, R.checked()]`).
+        Registries fill as their package imports its members, before any config is validated."""
+
+        def known(name: str) -> str:
+            try:
+                self.get(name)
+            except InfopipeError as err:
+                raise ValueError(err.problem) from None
+            return name
+
+        return AfterValidator(known)

@@ -9,7 +9,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import pytest
 
 import flows  # noqa: F401 - Prefect defaults before Prefect is imported
-from tasks.config import Params, load_params
+from tasks.params import Params, load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "smollm2-135m-instruct"
@@ -39,3 +39,14 @@ def model_overrides(prefect_harness) -> list[str]:
 @pytest.fixture(scope="session")
 def params(model_overrides) -> Params:
     return load_params(ROOT / "params.yaml", model_overrides)
+
+
+# A test that loads or builds a model, directly or through a fixture, is heavy (not in
+# `make test-fast`); so is one marked heavy for its measured seconds.
+MODEL_FIXTURES = {"model_overrides", "params", "family", "vllm_engine", "hf_engine"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.heavy)

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from tasks.bench.registry import BENCHMARKS
+from tasks.catalog import resolve
 from tasks.checkpoints import prompts, rollout
-from tasks.checkpoints.series import Checkpoint, vocab_size
+from tasks.checkpoints.series import Checkpoint
 from tasks.checkpoints.verifiers import VERIFIERS
-from tasks.config import Params
 from tasks.engines import close_engines, open_engine
-from tasks.models.catalog import resolve
+from tasks.params import Params
 from tasks.rl_run import grpo
 from tasks.tracking import hardware, library_versions
 
@@ -31,17 +31,7 @@ def checkpoints_bench(params: Params) -> dict[str, Any]:
         )
         rl_seconds = time.perf_counter() - start
         last = Checkpoint(config.steps, Path(folder) / f"checkpoint-{config.steps}")
-        name = "bench-checkpoint"
-        scoped = params.model_copy(
-            update={
-                "models": {
-                    **params.models,
-                    name: spec.model_copy(update={"path": str(last.path), "train": None}),
-                },
-                "engine": params.engine.model_copy(update={"max_logprobs": vocab_size(last)}),
-            }
-        )
-        engine = open_engine(scoped, name)
+        engine = open_engine(*rollout.checkpoint_params(params, last, config.model))
         heldout = prompts.load(
             evaluation.dataset, "heldout", evaluation.kinds, evaluation.prompts, evaluation.seed
         )

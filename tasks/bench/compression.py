@@ -14,9 +14,9 @@ import polars as pl
 
 from tasks.bench.registry import BENCHMARKS
 from tasks.compression import COMPRESSORS, Budget
-from tasks.config import Params
 from tasks.corpus.build import read_chunks
 from tasks.errors import InfopipeError
+from tasks.params import Params
 from tasks.tracking import hardware, library_versions
 
 METHODS = ("llmlingua2", "llmlingua_pkg", "selective_context")

@@ -11,10 +11,10 @@ import time
 from typing import Any
 
 from tasks.bench.registry import BENCHMARKS
-from tasks.config import Params, SamplingConfig
-from tasks.decoding.base import use_v1_logits_processors
 from tasks.engines import open_engine
 from tasks.errors import InfopipeError
+from tasks.params import Params
+from tasks.samplers import SamplingConfig, build
 from tasks.tracking import hardware, library_versions
 
 
@@ -23,7 +23,6 @@ def decoding_bench(params: Params) -> dict[str, Any]:
     bench = params.bench.decoding
     if bench is None:
         raise InfopipeError("bench.decoding", "is not set in params.yaml (model, prompts, max_tokens)")
-    use_v1_logits_processors()
     engine = open_engine(params, bench.model)
     texts = params.generate.prompts or ["Write a short story."]
     ids = engine.encode_prompts(
@@ -35,7 +34,7 @@ def decoding_bench(params: Params) -> dict[str, Any]:
     }
     seen = set()
     for setting in params.decoding.settings:
-        if setting.name in seen or setting.name == "ead":
+        if setting.name in seen or build(setting).models():  # a decode loop of its own, no processor
             continue
         seen.add(setting.name)
         runs[setting.label] = SamplingConfig(sampler=setting, **common)

@@ -11,9 +11,10 @@ from functools import partial
 from typing import Any
 
 from tasks.bench.registry import BENCHMARKS
-from tasks.config import Params, SamplingConfig
 from tasks.engines import close_engines, open_engine
-from tasks.generation import read_prompts
+from tasks.generate.generation import read_prompts
+from tasks.params import Params
+from tasks.samplers import SamplingConfig
 from tasks.tracking import hardware, library_versions
 
 

@@ -8,10 +8,10 @@ import time
 from typing import Any
 
 from tasks.bench.registry import BENCHMARKS
-from tasks.config import Params
 from tasks.engines import open_engine
 from tasks.entigraph.entities import EXTRACTORS
 from tasks.entigraph.relations import plan
+from tasks.params import Params
 from tasks.tracking import hardware, library_versions
 from tasks.world.build import read_world
 from tasks.world.document import from_tables

@@ -5,6 +5,7 @@ Every run is `infopipe run mi_sweep` as a user starts it: a subprocess in its ow
 that SIGKILL takes vLLM's engine processes with it.
 """
 
+import json
 import os
 import random
 import shutil
@@ -13,8 +14,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,6 +21,7 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 from tasks.bench.registry import user_env
+from tasks.config import EngineParams, load
 
 ROOT = Path(__file__).resolve().parents[2]
 PARTS = Path("data/mi_sweep/parts")
@@ -49,14 +49,17 @@ SWEEP = [
 
 def kill_resume() -> dict[str, Any]:
     """The whole check in a scratch directory: build the micro world and model, then kill and resume."""
-    from flows.models import models
-    from flows.world import world
-
-    params_file = str(ROOT / "params.yaml")
-    with tempfile.TemporaryDirectory(prefix="bench-faults-") as tmp, _inside(Path(tmp)):
-        world(params_file=params_file, overrides=MICRO)
-        models(params_file=params_file, overrides=MICRO, only=["world-s"])
+    with tempfile.TemporaryDirectory(prefix="bench-faults-") as tmp:
+        for stage in ("world", "models"):
+            _infopipe(Path(tmp), ["run", stage, *_sets([*MICRO, only("world-s", MICRO)])], check=True)
         return kill_and_resume(Path(tmp), MICRO + SWEEP)
+
+
+def only(model: str, overrides: list[str]) -> str:
+    """An override leaving `model` (as `overrides` set it) the only model: stage `models` makes
+    just that one (a stage validates only the sections it reads, so nothing else names the others)."""
+    spec = load(EngineParams, ROOT / "params.yaml", overrides).models[model]
+    return f"models={json.dumps({model: spec.model_dump(mode='json', exclude_defaults=True)})}"
 
 
 def kill_and_resume(workdir: Path, overrides: list[str], seed: int | None = None) -> dict[str, Any]:
@@ -143,16 +146,6 @@ def _tables(workdir: Path) -> dict[str, pl.DataFrame]:
 
 def _sets(overrides: list[str]) -> list[str]:
     return [arg for item in overrides for arg in ("-S", item)]
-
-
-@contextmanager
-def _inside(workdir: Path) -> Iterator[None]:
-    here = Path.cwd()
-    os.chdir(workdir)
-    try:
-        yield
-    finally:
-        os.chdir(here)
 
 
 def _command(argv: list[str]) -> list[str]:

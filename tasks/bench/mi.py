@@ -10,11 +10,11 @@ from typing import Any
 
 from tasks import prompts
 from tasks.bench.registry import BENCHMARKS
-from tasks.config import Params
 from tasks.engines import close_engines, open_engine
 from tasks.errors import InfopipeError
 from tasks.mi import datasets
 from tasks.mi.scoring import Sample, log_likelihoods
+from tasks.params import Params
 from tasks.tracking import hardware, library_versions
 
 

@@ -7,13 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from tasks.bench.registry import BENCHMARKS
-from tasks.config import Params
+from tasks.config import sections
+from tasks.models.config import ModelsParams
 from tasks.models.family import build_tokenizer, heldout_names, train_member, trained_models
+from tasks.params import Params
 from tasks.tracking import hardware, library_versions
 from tasks.world.build import build_world
 
 
-def _scratch(params: Params, root: Path) -> Params:
+def _scratch(params: ModelsParams, root: Path) -> ModelsParams:
     """The same params, writing under `root` instead of data/models."""
     models = {
         name: spec.model_copy(update={"path": str(root / name)}) if spec.train else spec
@@ -29,7 +31,7 @@ def models_bench(params: Params) -> dict[str, Any]:
     seconds: dict[str, float] = {}
     members: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-models-") as root:
-        local = _scratch(params, Path(root))
+        local = _scratch(sections(params, ModelsParams), Path(root))
         start = time.perf_counter()
         build_tokenizer(local, exclude)
         seconds["tokenizer"] = time.perf_counter() - start

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tasks.config import Params
+from tasks.params import Params
 from tasks.registry import Registry
 
 Benchmark = Callable[[Params], dict[str, Any]]

@@ -17,7 +17,7 @@ from typing import Any
 
 from tasks.bench.faults import kill_resume
 from tasks.bench.registry import BENCHMARKS, user_env
-from tasks.config import Params
+from tasks.params import Params
 
 REPO = Path(__file__).resolve().parents[2]
 PARAMS = "{params}"  # in argv: the repository's params.yaml
@@ -215,7 +215,7 @@ CASES: list[Case] = [
     _params(
         "decoding_unknown_benchmark",
         "decoding.benchmarks=[mmlu]",
-        "decoding: benchmarks: unknown benchmark 'mmlu'",
+        "decoding.benchmarks.0: unknown benchmark 'mmlu'",
         command="decoding",
     ),
     _params(
@@ -259,7 +259,7 @@ CASES: list[Case] = [
     _params(
         "checkpoints_unknown_verifier",
         "checkpoints.verifier=bleu",
-        "verifier: unknown 'bleu'",
+        "checkpoints.verifier: unknown verifier 'bleu'",
         command="checkpoints",
     ),
     _params(

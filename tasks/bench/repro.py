@@ -21,8 +21,8 @@ from typing import Any
 import psutil
 
 from tasks.bench.registry import BENCHMARKS, user_env
-from tasks.config import Params
 from tasks.errors import InfopipeError
+from tasks.params import Params
 from tasks.tracking import hardware, library_versions
 
 CLONE = Path(".cache/bench-repro")

@@ -15,6 +15,8 @@ from tasks import prompts
 from tasks.errors import InfopipeError
 from tasks.io import read_text
 from tasks.models.formats import SINGLE_HOP
+from tasks.world.build import read_world
+from tasks.world.document import from_tables
 
 
 @dataclass(frozen=True)
@@ -33,9 +35,6 @@ def load(dataset: str, split: str, kinds: list[str], count: int, seed: int) -> l
 
 
 def world(split: str, kinds: list[str], seed: int) -> list[Item]:
-    from tasks.world.build import read_world
-    from tasks.world.document import from_tables
-
     template = prompts.load("answer")
     wanted = set(kinds or SINGLE_HOP)
     items = [

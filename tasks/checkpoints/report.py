@@ -2,13 +2,18 @@
 headline check (entropy falls while reward rises; R^2 >= 0.8)."""
 
 import math
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from tasks.checkpoints import law, metrics
-from tasks.config import CheckpointsConfig
+from tasks.checkpoints.config import CheckpointsConfig
+from tasks.io import write_text
+from tasks.outputs import JobOutputs
+from tasks.parts import PartStore
 from tasks.stats import mean_with_ci, spearman
 
 R2_GOAL = 0.8
@@ -172,3 +177,41 @@ def law_curves(table: pl.DataFrame, m: dict[str, Any]) -> dict[str, list[dict[st
             for h, r in zip(grid, f.predict(grid.tolist()), strict=True)
         ]
     return out
+
+
+def assemble(
+    store: PartStore, keys: Sequence[str], config: CheckpointsConfig
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
+    """Every rollout, one row per checkpoint (in series order), and metrics.json; the high
+    window-entropy threshold comes from the first checkpoint."""
+    rollouts = pl.concat([store.read(k) for k in keys])
+    cut = threshold(store.read(keys[0]), config)
+    table = pl.DataFrame([checkpoint_row(store.read(k), config, cut) for k in keys], infer_schema_length=None)
+    return rollouts, table, metrics_json(table, config, cut)
+
+
+def write(
+    out: JobOutputs, rollouts: pl.DataFrame, table: pl.DataFrame, m: dict[str, Any], config: CheckpointsConfig
+) -> list[Path]:
+    """The stage's tables, metrics, summary and plots; the files written."""
+    return [
+        *out.tables({"rollouts": rollouts, "series": table}),
+        out.metrics(m),
+        write_text(out.reports / "summary.md", summary(m, table)),
+        *out.plot("entropy", table.to_dicts(), "step", "policy_entropy", "policy entropy (nats) by step"),
+        *out.plot("reward", table.to_dicts(), "step", "reward", f"{config.verifier} by step"),
+        *out.curves(
+            "law",
+            law_curves(table, m),
+            "policy_entropy",
+            "reward",
+            "reward against policy entropy, R = -a exp(H) + b",
+            markers_only=True,
+            lines=["fit"],
+        ),
+    ]
+
+
+def number(value: Any) -> bool:
+    """A finite-or-not real number MLflow can log (not a bool, not NaN)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value

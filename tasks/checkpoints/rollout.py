@@ -2,16 +2,22 @@
 through an engine that returns every token's full-vocabulary entropy, each completion checked by
 the verifier. One row per completion."""
 
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
 from tasks import answers
 from tasks.checkpoints import metrics
+from tasks.checkpoints.config import CheckpointsConfig
 from tasks.checkpoints.prompts import Item
+from tasks.checkpoints.series import Checkpoint, vocab_size
 from tasks.checkpoints.verifiers import VERIFIERS
-from tasks.config import CheckpointsConfig, SamplingConfig
-from tasks.engines import Engine
+from tasks.config import EngineParams
+from tasks.engines import Engine, open_engine
+from tasks.parts import PartStore
+from tasks.samplers import SamplingConfig
+
+P = TypeVar("P", bound=EngineParams)
 
 SCHEMA: dict[str, Any] = {
     "step": pl.Int64,
@@ -66,3 +72,44 @@ def rollouts(engine: Engine, items: list[Item], config: CheckpointsConfig, step:
             }
         )
     return pl.DataFrame(rows, schema=SCHEMA)
+
+
+def checkpoint_params(params: P, checkpoint: Checkpoint, like: str) -> tuple[P, str]:
+    """`params` with the checkpoint as model `checkpoint-<step>` (the settings of model `like`:
+    dtype, lengths) and an engine that keeps every log-prob (exact full-vocabulary entropy)."""
+    name = f"checkpoint-{checkpoint.step}"
+    cleared: dict[str, Any] = {
+        "hf_id": None,
+        "package": None,
+        "revision": None,
+        "train": None,
+        "build": None,
+        "roles": [],
+    }
+    spec = params.models[like].model_copy(update={"path": str(checkpoint.path), **cleared})
+    full = max(vocab_size(checkpoint), params.engine.max_logprobs)
+    scoped = params.model_copy(
+        update={
+            "models": {**params.models, name: spec},
+            "engine": params.engine.model_copy(update={"max_logprobs": full}),
+        }
+    )
+    return scoped, name
+
+
+def evaluate(params: P, checkpoint: Checkpoint, items: list[Item], config: CheckpointsConfig) -> pl.DataFrame:
+    """One checkpoint's rollouts, through an engine that keeps every log-prob."""
+    scoped, name = checkpoint_params(params, checkpoint, config.like)
+    return rollouts(open_engine(scoped, name), items, config, checkpoint.step)
+
+
+def evaluate_part(
+    params: P,
+    checkpoint: Checkpoint,
+    items: list[Item],
+    config: CheckpointsConfig,
+    store: PartStore,
+    key: str,
+) -> None:
+    """One checkpoint's rollouts, written as its part."""
+    store.write(key, evaluate(params, checkpoint, items, config))

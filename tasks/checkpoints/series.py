@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 
-from tasks.config import CheckpointsConfig
+from tasks.checkpoints.config import CheckpointsConfig
 from tasks.errors import InfopipeError
 
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "merges.txt", "tokenizer.model", "vocab.txt")

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import polars as pl
 
-from tasks import hf
-from tasks.config import Params
+from tasks.catalog import model_spec, resolve
+from tasks.compression.config import CompressionParams
 from tasks.errors import InfopipeError
+from tasks.hf import trainer
 from tasks.io import atomic_path
-from tasks.models.catalog import model_spec, resolve
 
 
-def train_classifier(params: Params, labels: pl.DataFrame, out_dir: Path) -> dict[str, float]:
+def train_classifier(params: CompressionParams, labels: pl.DataFrame, out_dir: Path) -> dict[str, float]:
     """Train on a random 80/20 split of the surviving chunks; returns held-out token metrics."""
     config = params.compression.classifier
     rows = [
@@ -31,7 +31,7 @@ def train_classifier(params: Params, labels: pl.DataFrame, out_dir: Path) -> dic
     held = max(1, round(config.validation * len(rows)))
     base = resolve(config.base, model_spec(params, config.base))
     with atomic_path(out_dir) as tmp:
-        metrics = hf.train_token_classifier(
+        metrics = trainer.train_token_classifier(
             base,
             rows[held:],
             rows[:held],
@@ -40,5 +40,6 @@ def train_classifier(params: Params, labels: pl.DataFrame, out_dir: Path) -> dic
             batch_size=config.batch_size,
             lr=config.lr,
             seed=config.seed,
+            device=params.engine.hf_device,
         )
     return {**metrics, "train_chunks": len(rows) - held, "valid_chunks": held}

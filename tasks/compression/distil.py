@@ -11,7 +11,7 @@ import polars as pl
 
 from tasks import prompts
 from tasks.compression import gpt_tokens
-from tasks.config import Params
+from tasks.compression.config import CompressionParams
 from tasks.engines import open_engine
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -53,7 +53,7 @@ def sources(world_texts: Sequence[tuple[str, str]], real_texts: Sequence[tuple[s
     return rows
 
 
-def distil(params: Params, chunks: list[tuple[str, str, str]]) -> pl.DataFrame:
+def distil(params: CompressionParams, chunks: list[tuple[str, str, str]]) -> pl.DataFrame:
     """Every teacher's compression of every chunk that fits its context (one batch per teacher)."""
     config = params.compression
     rows = []

@@ -18,8 +18,8 @@ from tasks import nlp, prompts
 from tasks.answers import contains as qa_score
 from tasks.answers import normalize
 from tasks.compression.base import Budget, Compressor
-from tasks.config import SamplingConfig
 from tasks.engines import Engine
+from tasks.samplers import SamplingConfig
 from tasks.stats import mean_with_ci
 from tasks.world.document import Document
 

@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from tasks import hf
 from tasks.compression import gpt_tokens
 from tasks.compression.base import COMPRESSORS, Compressor
+from tasks.compression.config import CompressionParams
 from tasks.compression.words import Word, join, newline_after, split
-from tasks.config import Params
 from tasks.errors import InfopipeError
+from tasks.hf import classifier as hf_classifier
 
 CHUNK_END = (".", "\n")
 
@@ -41,7 +41,7 @@ class LLMLingua2(Compressor):
 
     def __init__(
         self,
-        params: Params | None = None,
+        params: CompressionParams | None = None,
         classifier: str | None = None,
         *,
         force_tokens: Sequence[str] = (),
@@ -71,14 +71,14 @@ class LLMLingua2(Compressor):
 
     @cached_property
     def _model(self) -> tuple[Any, Any]:
-        return hf.load_token_classifier(self.source)
+        return hf_classifier.load_token_classifier(self.source)
 
     # -- LLMLingua-2 --------------------------------------------------------------------------
     def word_probs(self, texts: list[str]) -> list[list[tuple[list[Word], list[float]]]]:
         """Per text, per encoder window: its words and their keep probabilities."""
         model, tokenizer = self._model
-        head, tail = hf.boundary_ids(tokenizer)
-        limit = hf.window(model, tokenizer) - len(head) - len(tail)
+        head, tail = hf_classifier.boundary_ids(tokenizer)
+        limit = hf_classifier.window(model, tokenizer) - len(head) - len(tail)
         plans = []  # (text index, words, sub-word ids, sub-word -> word)
         for t, text in enumerate(texts):
             words = split(text)
@@ -87,7 +87,7 @@ class LLMLingua2(Compressor):
             for lo, hi in self._windows(text, words, owner, limit):
                 inside = [k for k, o in enumerate(owner) if o is not None and lo <= o < hi]
                 plans.append((t, words[lo:hi], [ids[k] for k in inside], [owner[k] - lo for k in inside]))
-        probs = hf.keep_probs(model, tokenizer, [p[2] for p in plans], self.batch_size)
+        probs = hf_classifier.keep_probs(model, tokenizer, [p[2] for p in plans], self.batch_size)
         out: list[list[tuple[list[Word], list[float]]]] = [[] for _ in texts]
         for (t, words, ids, owner), token_probs in zip(plans, probs, strict=True):
             pieces = tokenizer.convert_ids_to_tokens(ids)

@@ -20,7 +20,7 @@ from typing import Any
 
 from tasks.compression import gpt_tokens
 from tasks.compression.base import COMPRESSORS, Compressor
-from tasks.config import Params
+from tasks.compression.config import CompressionParams
 from tasks.errors import InfopipeError
 
 LIBRARY = "llmlingua"
@@ -42,7 +42,9 @@ def seed_tiktoken_cache(cache: Path = CACHE) -> None:
 class LLMLinguaPackage(Compressor):
     name = "llmlingua_pkg"
 
-    def __init__(self, params: Params | None = None, classifier: str | None = None, **options: Any) -> None:
+    def __init__(
+        self, params: CompressionParams | None = None, classifier: str | None = None, **options: Any
+    ) -> None:
         if classifier is None:
             raise InfopipeError("llmlingua_pkg", "needs a classifier (a trained model directory or HF id)")
         self.source = classifier

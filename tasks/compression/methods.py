@@ -4,13 +4,13 @@ from collections.abc import Sequence
 
 from tasks.compression import gpt_tokens
 from tasks.compression.base import COMPRESSORS, Budget, Compressor
+from tasks.compression.config import CompressionParams
 from tasks.compression.llmlingua2 import LLMLingua2
 from tasks.compression.llmlingua_pkg import LLMLinguaPackage
 from tasks.compression.words import split
-from tasks.config import Params
 
 
-def build_methods(params: Params, names: Sequence[str], classifier: str) -> dict[str, Compressor]:
+def build_methods(params: CompressionParams, names: Sequence[str], classifier: str) -> dict[str, Compressor]:
     return {name: COMPRESSORS.get(name)(params, classifier) for name in names}
 
 

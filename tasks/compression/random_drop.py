@@ -5,15 +5,15 @@ import random
 
 from tasks.compression import gpt_tokens
 from tasks.compression.base import COMPRESSORS, WordCompressor
+from tasks.compression.config import CompressionParams
 from tasks.compression.words import Word
-from tasks.config import Params
 
 
 @COMPRESSORS.register("random_drop")
 class RandomDrop(WordCompressor):
     name = "random_drop"
 
-    def __init__(self, params: Params, classifier: str | None = None) -> None:
+    def __init__(self, params: CompressionParams, classifier: str | None = None) -> None:
         self.seed = params.compression.evaluation.seed
 
     def select(self, texts: list[list[Word]], rates: list[float]) -> list[list[bool]]:

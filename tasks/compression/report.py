@@ -1,7 +1,11 @@
 """The job's figures: headline numbers at 2x and a markdown table of every cell."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import polars as pl
+
+from tasks.compression.annotate import label_stats
 
 TWO_X = 0.5  # the rate whose cells report "at 2x" (achieved ratios are reported beside it)
 
@@ -19,6 +23,22 @@ def headline(cells: Sequence[dict[str, Any]], dataset: str = "world") -> dict[st
         retention = out["span_retention_at_2x"]["llmlingua2"]
         out["headline_met"] = bool(retention >= 0.9 and ours - rand >= 0.10)
     return out
+
+
+def metrics(
+    cells: Sequence[dict[str, Any]],
+    agreement: Mapping[str, Any],
+    trained: Mapping[str, Any],
+    labels: pl.DataFrame,
+) -> dict[str, Any]:
+    """metrics.json: the headline at 2x, parity, the classifier, the labels, every cell."""
+    return {
+        **headline(cells),
+        **agreement,
+        "classifier": {k: v for k, v in trained.items() if isinstance(v, float)},
+        "labels": label_stats(labels),
+        "cells": list(cells),
+    }
 
 
 def summary_table(cells: Sequence[dict[str, Any]]) -> str:

@@ -1,12 +1,12 @@
 """Compressors that score text with a causal LM (`compression.scorer`) through the engine."""
 
 from tasks.compression.base import Compressor
-from tasks.config import Params
+from tasks.compression.config import CompressionParams
 from tasks.engines import open_engine
 
 
 class ScorerCompressor(Compressor):
-    def __init__(self, params: Params, classifier: str | None = None) -> None:
+    def __init__(self, params: CompressionParams, classifier: str | None = None) -> None:
         self.engine = open_engine(params, params.compression.scorer)
 
     @property

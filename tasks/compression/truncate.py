@@ -2,15 +2,15 @@
 
 from tasks.compression import gpt_tokens
 from tasks.compression.base import COMPRESSORS, WordCompressor
+from tasks.compression.config import CompressionParams
 from tasks.compression.words import Word
-from tasks.config import Params
 
 
 @COMPRESSORS.register("truncate")
 class Truncate(WordCompressor):
     name = "truncate"
 
-    def __init__(self, params: Params, classifier: str | None = None) -> None:
+    def __init__(self, params: CompressionParams, classifier: str | None = None) -> None:
         pass
 
     def select(self, texts: list[list[Word]], rates: list[float]) -> list[list[bool]]:

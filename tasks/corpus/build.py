@@ -6,8 +6,8 @@ from typing import Any
 
 import polars as pl
 
-from tasks.config import CorpusConfig
 from tasks.corpus.chunks import tables
+from tasks.corpus.config import CorpusConfig
 from tasks.corpus.sources import CORPORA, Document
 from tasks.errors import InfopipeError
 

@@ -6,9 +6,10 @@ from typing import Any
 
 import polars as pl
 
-from tasks.config import DecodingConfig, DecodingSetting, SamplerSetting
 from tasks.decoding import report
+from tasks.decoding.config import DecodingConfig, DecodingSetting
 from tasks.parts import PartStore
+from tasks.samplers import SamplerSetting
 
 Cell = tuple[str, DecodingSetting]
 
@@ -50,7 +51,7 @@ def assemble(
         cell_answers = store.read(answers_key)
         answers.append(cell_answers.with_columns(**{k: pl.lit(v) for k, v in ids.items()}))
         row |= report.answer_metrics(cell_answers, config.benchmarks)
-        row["large_share"] = cell_answers["large_share"][0] if setting.name == "ead" else None
+        row["large_share"] = cell_answers["large_share"][0]  # null unless the sampler has further models
         if store.done(judged_key):
             judged = store.read(judged_key)
             continuations.append(judged.with_columns(**{k: pl.lit(v) for k, v in ids.items()}))

@@ -8,9 +8,10 @@ from typing import Any
 
 import polars as pl
 
-from tasks.config import DecodingConfig, SamplerSetting, SamplingConfig
-from tasks.decoding.base import LN2
+from tasks.decoding.config import DecodingConfig
 from tasks.engines import Engine
+from tasks.samplers import SamplerSetting, SamplingConfig
+from tasks.samplers.base import LN2
 
 PROSE_SCHEMA: dict[str, Any] = {
     "prefix_id": pl.String,

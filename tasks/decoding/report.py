@@ -14,14 +14,18 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from tasks.config import DecodingConfig, SamplerSetting
 from tasks.decoding import diversity
 from tasks.decoding.benchmarks import BENCHMARKS
+from tasks.decoding.config import DecodingConfig
+from tasks.io import write_text
+from tasks.outputs import JobOutputs
+from tasks.samplers import SamplerSetting
 from tasks.stats import mean_with_ci
 
 MIROSTAT = ("mirostat_v1", "mirostat_v2")
@@ -156,9 +160,9 @@ def metrics(cells: pl.DataFrame, config: DecodingConfig) -> dict[str, Any]:
         f"{r['model']}/{r['setting']}": {b: r[f"accuracy_{b}"] for b in config.benchmarks}
         for r in ok.iter_rows(named=True)
     }
-    ead = ok.filter(pl.col("sampler") == "ead")
+    pairs = ok.filter(pl.col("large_share").is_not_null())  # samplers with further models (EAD)
     out["ead_large_share"] = {
-        f"{r['model']}/{r['setting']}": r["large_share"] for r in ead.iter_rows(named=True)
+        f"{r['model']}/{r['setting']}": r["large_share"] for r in pairs.iter_rows(named=True)
     }
     out["failed_cells"] = {
         f"{r['model']}/{r['setting']}": r["error"]
@@ -242,7 +246,7 @@ def summary(metrics: Mapping[str, Any], cells: pl.DataFrame, benchmarks: Sequenc
 
 
 def large_share(generations: Sequence[Any]) -> float:
-    """EAD: the share of all generated tokens the large model drew."""
+    """The share of all generated tokens the further (large) model drew (EAD's generations)."""
     tokens = sum(len(g.models) for g in generations)
     return sum(g.models.count("large") for g in generations) / tokens if tokens else float("nan")
 
@@ -254,3 +258,29 @@ def headline_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     if metrics.get("mirostat_surprise_relative_error") is not None:
         out["mirostat_surprise_relative_error"] = metrics["mirostat_surprise_relative_error"]
     return {re.sub(r"[^A-Za-z0-9_.\-/ ]", "_", k): float(v) for k, v in out.items()}
+
+
+PLOTS = [  # name, x, y, title, markers only
+    ("quality_diversity", "judge_perplexity", "distinct_2", "quality (judge perplexity) vs diversity", True),
+    ("surprisal", "position", "surprisal", "surprisal (bits) by position", False),
+    ("repetition", "judge_perplexity", "repetition", "repetition (seq-rep-4) by sampler", True),
+]
+
+
+def write(
+    out: JobOutputs,
+    tables: Mapping[str, pl.DataFrame],
+    trajectories: Mapping[str, list[dict[str, float]]],
+    metrics: Mapping[str, Any],
+    benchmarks: Sequence[str],
+) -> list[Path]:
+    """The stage's tables (cells, answers, prose), metrics, summary and plots; the files written."""
+    files = [
+        *out.tables(tables),
+        out.metrics(metrics),
+        write_text(out.reports / "summary.md", summary(metrics, tables["cells"], benchmarks)),
+    ]
+    series = curves(tables["cells"], trajectories)
+    for name, x, y, title, scatter in PLOTS:
+        files += out.curves(name, series[name], x, y, title, markers_only=scatter)
+    return files

@@ -4,18 +4,18 @@ Engines are shared within a process: loading is slow (vLLM ~15 s on two cores), 
 of a flow run, and every flow run of a process, reuses the engine of the same model and settings.
 """
 
-from tasks.config import Params, config_hash
+from tasks.catalog import model_spec
+from tasks.config import EngineParams, config_hash
 from tasks.engines import dummy_engine, hf_engine, vllm_engine  # noqa: F401 - register backends
 from tasks.engines.base import Engine, Generation
 from tasks.engines.registry import ENGINES
-from tasks.models.catalog import model_spec
 
 __all__ = ["ENGINES", "Engine", "Generation", "close_engines", "open_engine"]
 
 _LIVE: dict[tuple[str, str, str], Engine] = {}
 
 
-def open_engine(params: Params, model: str, backend: str | None = None) -> Engine:
+def open_engine(params: EngineParams, model: str, backend: str | None = None) -> Engine:
     """The engine for `model` of params.yaml on `backend` (default: params.engine.backend)."""
     name = backend or params.engine.backend
     cls = ENGINES.get(name)

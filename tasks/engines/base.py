@@ -5,10 +5,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from tasks import hf
-from tasks.config import EngineConfig, ModelSpec, SamplingConfig
+from tasks.catalog import resolve
+from tasks.config import EngineConfig, ModelSpec
 from tasks.errors import InfopipeError
-from tasks.models.catalog import resolve
+from tasks.hf import loader
+from tasks.samplers import SamplingConfig
 
 Truncation = Literal["error", "left"]
 
@@ -38,7 +39,7 @@ class Engine(ABC):
         self.spec = spec
         self.config = config
         self.source = resolve(name, spec)
-        self.tokenizer: Any = hf.load_tokenizer(self.source, spec)
+        self.tokenizer: Any = loader.load_tokenizer(self.source, spec)
 
     # -- the interface ------------------------------------------------------------------------
     def generate(

@@ -5,9 +5,10 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from tasks.config import EngineConfig, ModelSpec, SamplingConfig
+from tasks.config import EngineConfig, ModelSpec
 from tasks.engines.base import Engine, Generation
 from tasks.engines.registry import ENGINES
+from tasks.samplers import SamplingConfig
 
 
 class ByteTokenizer:

@@ -6,14 +6,19 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from tasks.config import EngineConfig, ModelSpec, SamplerSetting, SamplingConfig
+from tasks.config import EngineConfig, ModelSpec
 from tasks.engines.base import Engine, Generation, request_seeds
 from tasks.engines.entropy import topk_entropy
 from tasks.engines.registry import ENGINES
+from tasks.samplers import SamplerSetting, SamplingConfig
 
 
 def _environment(config: EngineConfig) -> None:
     """vLLM reads these at engine start; explicit environment variables win."""
+    # Our sampler processor (vllm_logits.py) has the V1 interface, and every engine registers it.
+    # vLLM 0.32 defaults to Model Runner V2 where Triton exists (CUDA), whose processor interface
+    # differs; CPU builds (no Triton) run the V1 runner already.
+    os.environ.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")
     if config.in_process:
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     # Without an explicit KV cache size the CPU engine refuses to start beside other processes.
@@ -53,7 +58,7 @@ class VllmEngine(Engine):
             trust_remote_code=spec.trust_remote_code,
             # In-process engine core and worker: ~15 s start instead of ~50 s on two cores.
             distributed_executor_backend="uni" if config.in_process else None,
-            logits_processors=[SamplerProcessor],  # tasks/decoding samplers, per request
+            logits_processors=[SamplerProcessor],  # tasks/samplers, per request
         )
 
     @classmethod
@@ -70,7 +75,7 @@ class VllmEngine(Engine):
 
         from tasks.engines.vllm_logits import KEY
 
-        # A sampler of tasks/decoding applies its own temperature on raw logits: vLLM samples at 1.
+        # A sampler of tasks/samplers applies its own temperature on raw logits: vLLM samples at 1.
         custom = sampling.sampler
         return SamplingParams(
             max_tokens=sampling.max_tokens,

@@ -1,4 +1,4 @@
-"""The samplers of tasks/decoding inside vLLM: one V1 logits processor (vLLM 0.32's interface)
+"""The samplers of tasks/samplers inside vLLM: one V1 logits processor (vLLM 0.32's interface)
 that applies, per request, the sampler named in `SamplingParams.extra_args["infopipe_sampler"]`.
 
 Part of the vLLM adapter (with vllm_engine.py): the class must be importable by vLLM's engine
@@ -16,8 +16,7 @@ from pydantic import ValidationError
 from vllm.v1.sample.logits_processor import BatchUpdate, LogitsProcessor
 from vllm.v1.sample.logits_processor.builtin import process_dict_updates
 
-from tasks.config import SamplerSetting
-from tasks.decoding import Sampler, build, process
+from tasks.samplers import Sampler, SamplerSetting, build, process
 
 KEY = "infopipe_sampler"
 

@@ -7,15 +7,19 @@ swapped for blocks of generic text (the paper replays RedPajama; here the world'
 """
 
 import random
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks import hf
-from tasks.config import CptConfig, Params
+from tasks.catalog import model_spec, resolve
+from tasks.entigraph.config import CptConfig, EntigraphParams
+from tasks.entigraph.sources import Source
+from tasks.hf import loader, trainer
 from tasks.io import atomic_path
-from tasks.models.catalog import model_spec, resolve
+from tasks.world.build import read_world
+from tasks.world.document import from_tables
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ def train_run(
     if not data:
         return {"train_loss": float("nan"), "steps": 0.0, "blocks": 0.0}
     with atomic_path(out_dir) as tmp:
-        result = hf.train_causal_lm(
+        result = trainer.train_causal_lm(
             base,
             data,
             tmp,
@@ -99,22 +103,53 @@ def train_run(
     return {**result, "blocks": float(len(data))}
 
 
-def base_source(params: Params) -> str:
+def base_source(params: EntigraphParams) -> str:
     """Where the base model loads from (a local directory in the cpu profile)."""
     name = params.entigraph.cpt.base
     return resolve(name, model_spec(params, name))
 
 
-def tokenizer(params: Params) -> Any:
+def tokenizer(params: EntigraphParams) -> Any:
     """The base model's tokenizer: it counts every token of the stage."""
     name = params.entigraph.cpt.base
-    return hf.load_tokenizer(base_source(params), model_spec(params, name))
+    return loader.load_tokenizer(base_source(params), model_spec(params, name))
 
 
-def as_model(params: Params, name: str, path: Path) -> Params:
+def as_model(params: EntigraphParams, name: str, path: Path) -> EntigraphParams:
     """`params` with the trained model at `path` registered as `name` (the base model's spec)."""
     base = params.models[params.entigraph.cpt.base]
     spec = base.model_copy(
         update={"path": str(path), "hf_id": None, "package": None, "train": None, "build": None}
     )
     return params.model_copy(update={"models": {**params.models, name: spec}})
+
+
+@dataclass(frozen=True)
+class Pretraining:
+    """Step 4's outcome: the runs (raw CPT and every budget), what training each one reported,
+    and the token counts of the synthetic and source streams."""
+
+    runs: list[Run]
+    trained: dict[str, dict[str, float]]
+    synthetic_tokens: int
+    source_tokens: int
+
+
+def pretrain_all(
+    params: EntigraphParams, sources: Sequence[Source], corpus: Sequence[str], folder: Path
+) -> Pretraining:
+    """The base model continued on the raw documents (repeated to the corpus's tokens) and on
+    prefixes of the EntiGraph stream, one model per run under `folder` (only this run's stay)."""
+    config = params.entigraph.cpt
+    tok = tokenizer(params)
+    synthetic = stream(list(corpus), tok, config.seed)
+    source = stream([s.text for s in sources], tok, config.seed)
+    replay = stream([d.text for d in from_tables(read_world(), "train")], tok, config.seed)
+    planned = runs(source, synthetic, config.budgets)
+    shutil.rmtree(folder, ignore_errors=True)
+    base = base_source(params)
+    trained = {
+        r.name: train_run(base, r.tokens, replay, folder / r.name, config, params.engine.hf_device)
+        for r in planned
+    }
+    return Pretraining(planned, trained, len(synthetic), len(source))

@@ -11,26 +11,13 @@ Every extractor runs over all documents at once (one engine batch per attempt).
 
 import json
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from tasks import nlp, prompts
-from tasks.config import Params
 from tasks.engines import open_engine
-from tasks.registry import Registry
+from tasks.entigraph.config import EntigraphParams
+from tasks.entigraph.extraction import EXTRACTORS, Extraction
 
-
-@dataclass(frozen=True)
-class Extraction:
-    entities: tuple[str, ...]
-    summary: str | None = None
-    attempts: int = 1
-    error: str | None = None  # why nothing was extracted
-    new_tokens: int = 0  # generated tokens spent, retries included
-
-
-Extractor = Callable[[Params, Sequence[str]], list[Extraction]]
-EXTRACTORS: Registry[Extractor] = Registry("extractor")
 SPACY_LABELS = ("PERSON", "ORG", "GPE", "LOC", "PRODUCT", "FAC", "NORP", "WORK_OF_ART", "EVENT")
 JSON_OBJECT = re.compile(r"\{.*\}", re.DOTALL)
 
@@ -65,7 +52,7 @@ def parse_json(text: str) -> tuple[str, list[str]]:
 
 
 @EXTRACTORS.register("llm")
-def llm(params: Params, texts: Sequence[str]) -> list[Extraction]:
+def llm(params: EntigraphParams, texts: Sequence[str]) -> list[Extraction]:
     config = params.entigraph.entities
     engine = open_engine(params, config.model)
     prompt = prompts.load(config.prompt)
@@ -103,7 +90,7 @@ def llm(params: Params, texts: Sequence[str]) -> list[Extraction]:
 
 
 @EXTRACTORS.register("family")
-def family(params: Params, texts: Sequence[str]) -> list[Extraction]:
+def family(params: EntigraphParams, texts: Sequence[str]) -> list[Extraction]:
     config = params.entigraph.entities
     engine = open_engine(params, config.family_model or "")
     prompt = prompts.load("entities")
@@ -118,7 +105,7 @@ def family(params: Params, texts: Sequence[str]) -> list[Extraction]:
 
 
 @EXTRACTORS.register("spacy")
-def spacy(params: Params, texts: Sequence[str]) -> list[Extraction]:
+def spacy(params: EntigraphParams, texts: Sequence[str]) -> list[Extraction]:
     limit = params.entigraph.entities.max_entities
     results = []
     for found in nlp.entities(list(texts)):

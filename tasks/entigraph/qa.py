@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from tasks import lmeval
-from tasks.config import QaConfig
 from tasks.engines import Engine
+from tasks.entigraph.config import QaConfig
 from tasks.errors import InfopipeError
 from tasks.io import atomic_path
 from tasks.stats import mean_with_ci

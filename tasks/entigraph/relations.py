@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from tasks import prompts
-from tasks.config import RelationsConfig
+from tasks.entigraph.config import RelationsConfig
 
 EXACT_TRIPLES = 50_000  # up to this many triples they are enumerated and shuffled, as the paper
 

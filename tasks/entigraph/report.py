@@ -2,15 +2,20 @@
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from statistics import fmean
 from typing import Any
 
 import polars as pl
 
 from tasks.entigraph.corpus import statistics
-from tasks.entigraph.cpt import Run
-from tasks.entigraph.entities import Extraction, precision_recall
+from tasks.entigraph.cpt import Pretraining
+from tasks.entigraph.entities import precision_recall
+from tasks.entigraph.extraction import Extraction
 from tasks.entigraph.sources import Source
+from tasks.entigraph.synthesis import Synthesis
+from tasks.io import write_text
+from tasks.outputs import JobOutputs
 
 EXTRACTION_SCHEMA = pl.Schema(
     {  # type: ignore[arg-type]
@@ -107,23 +112,16 @@ def answer_rows(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 
 def metrics(
+    sources: Sequence[Source],
+    synthesis: Synthesis,
+    pretraining: Pretraining,
     accuracy: Mapping[str, Mapping[str, float]],
-    extraction: pl.DataFrame,
-    corpus: pl.DataFrame,
-    rows: pl.DataFrame,
-    dropped: Mapping[str, int],
-    accounting: Mapping[str, int],
-    runs: Sequence[Run],
-    trained: Mapping[str, Mapping[str, float]],
-    entities: Mapping[str, Sequence[str]],
-    questions: int,
-    *,
-    synthetic_tokens: int,
-    source_tokens: int,
 ) -> dict[str, Any]:
     """The stage's metrics.json: the issue's figures first, then everything behind them."""
-    stats = statistics(corpus, synthetic_tokens, source_tokens, entities)
-    by_extractor = extraction_metrics(extraction)
+    entities = {s.doc_id: e.entities for s, (_, e) in zip(sources, synthesis.chosen, strict=True)}
+    corpus, rows, runs = synthesis.corpus, synthesis.rows, pretraining.runs
+    stats = statistics(corpus, pretraining.synthetic_tokens, pretraining.source_tokens, entities)
+    by_extractor = extraction_metrics(extractions(sources, synthesis))
     acc = {k: v["accuracy"] for k, v in accuracy.items()}
     per_doc = rows.group_by("doc_id").agg(pl.col("new_tokens").sum())["new_tokens"]
     return {
@@ -136,17 +134,17 @@ def metrics(
         "synthetic_to_source_tokens": stats["synthetic_to_source_tokens"],
         "headline": headline(acc, {r.name: r.synthetic_tokens for r in runs if r.name != "raw_cpt"}),
         "extractors": by_extractor,
-        "corpus": {**stats, **{f"dropped_{k}": v for k, v in dropped.items()}},
+        "corpus": {**stats, **{f"dropped_{k}": v for k, v in synthesis.dropped.items()}},
         "generation": {
-            **accounting,
+            **synthesis.accounting,
             "new_tokens": int(rows["new_tokens"].sum()),
             "new_tokens_per_document": per_doc.sum() / per_doc.len() if per_doc.len() else 0.0,
             "hit_max_tokens": int((rows["finish_reason"] == "length").sum()),
         },
         "synthetic_tokens": {r.name: r.synthetic_tokens for r in runs},
         "training_tokens": {r.name: len(r.tokens) for r in runs},
-        "cpt": {k: dict(v) for k, v in trained.items()},
-        "questions": questions,
+        "cpt": {k: dict(v) for k, v in pretraining.trained.items()},
+        "questions": sum(len(s.questions) for s in sources),
     }
 
 
@@ -203,3 +201,36 @@ def summary(metrics: Mapping[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def extractions(sources: Sequence[Source], synthesis: Synthesis) -> pl.DataFrame:
+    """The extraction table of every extractor, the chosen one marked."""
+    return extraction_table(sources, synthesis.extractions, [name for name, _ in synthesis.chosen])
+
+
+def write(
+    out: JobOutputs,
+    sources: Sequence[Source],
+    synthesis: Synthesis,
+    answers: Sequence[Mapping[str, Any]],
+    metrics: Mapping[str, Any],
+) -> list[Path]:
+    """The stage's tables (extractions, corpus, answers), metrics, summary and plot; the files written."""
+    tables = {
+        "extractions": extractions(sources, synthesis),
+        "corpus": synthesis.corpus,
+        "answers": pl.DataFrame(list(answers)),
+    }
+    return [
+        *out.tables(tables),
+        out.metrics(metrics),
+        write_text(out.reports / "summary.md", summary(metrics)),
+        *out.curves(
+            "accuracy",
+            curves(metrics),
+            "synthetic_tokens",
+            "accuracy",
+            "closed-book QA accuracy",
+            xscale="log",
+        ),
+    ]

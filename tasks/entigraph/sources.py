@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tasks.config import Params
 from tasks.entigraph import qa
+from tasks.entigraph.config import EntigraphParams
 from tasks.errors import InfopipeError
 from tasks.io import read_text
 from tasks.registry import Registry
@@ -32,12 +32,12 @@ class Source:
     questions: list[dict[str, Any]] = field(default_factory=list, compare=False)
 
 
-Reader = Callable[[Params], list[Source]]
+Reader = Callable[[EntigraphParams], list[Source]]
 SOURCES: Registry[Reader] = Registry("source")
 
 
 @SOURCES.register("world")
-def world(params: Params) -> list[Source]:
+def world(params: EntigraphParams) -> list[Source]:
     config = params.entigraph
     heldout = from_tables(read_world(), "heldout")
     docs = heldout[: config.documents]
@@ -49,7 +49,7 @@ def world(params: Params) -> list[Source]:
 
 
 @SOURCES.register("quality")
-def quality(params: Params) -> list[Source]:
+def quality(params: EntigraphParams) -> list[Source]:
     config = params.entigraph
     path = Path(config.quality_file or "")
     out: list[Source] = []

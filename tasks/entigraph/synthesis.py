@@ -2,22 +2,64 @@
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
+
 from tasks import prompts
-from tasks.config import Params, SamplingConfig
+from tasks.catalog import model_spec
+from tasks.config import config_hash
 from tasks.engines import open_engine
-from tasks.entigraph.corpus import DocumentStore
-from tasks.entigraph.entities import EXTRACTORS, Extraction
+from tasks.entigraph.config import EntigraphParams
+from tasks.entigraph.corpus import DocumentStore, deduplicate
+from tasks.entigraph.extraction import EXTRACTORS, Extraction
 from tasks.entigraph.relations import plan
 from tasks.entigraph.sources import Source
+from tasks.samplers import SamplingConfig
+
+
+@dataclass(frozen=True)
+class Synthesis:
+    """Steps 1-3's outcome: every extractor's entities, the one chosen per document, every
+    generated row, the deduplicated corpus, what deduplication dropped, the token accounting."""
+
+    extractions: dict[str, list[Extraction]]
+    chosen: list[tuple[str, Extraction]]
+    rows: pl.DataFrame
+    corpus: pl.DataFrame
+    dropped: dict[str, int]
+    accounting: dict[str, int]
+
+
+def made_by(params: EntigraphParams) -> str:
+    """The hash of everything a stored document's rows depend on (its parts are named with it)."""
+    config = params.entigraph
+    models = [config.entities.model, config.relations.model, config.cpt.base]
+    return config_hash(
+        config.entities, config.relations, params.engine, *(model_spec(params, m) for m in models)
+    )
+
+
+def corpus(
+    params: EntigraphParams,
+    sources: Sequence[Source],
+    extractions: dict[str, list[Extraction]],
+    chosen: list[tuple[str, Extraction]],
+    store: DocumentStore,
+    accounting: dict[str, int],
+) -> Synthesis:
+    """The stored rows of every source document, deduplicated into the corpus."""
+    rows = store.read_all([s.doc_id for s in sources])
+    kept, dropped = deduplicate(rows, params.entigraph.near_duplicate)
+    return Synthesis(extractions, chosen, rows, kept, dropped, accounting)
 
 
 def _as_json(sampling: SamplingConfig) -> str:
     return json.dumps(sampling.model_dump(mode="json"), sort_keys=True)
 
 
-def extract(params: Params, sources: Sequence[Source]) -> dict[str, list[Extraction]]:
+def extract(params: EntigraphParams, sources: Sequence[Source]) -> dict[str, list[Extraction]]:
     """Every configured extractor over every document (each one batch per attempt)."""
     texts = [s.text for s in sources]
     return {name: EXTRACTORS.get(name)(params, texts) for name in params.entigraph.entities.extractors}
@@ -34,7 +76,10 @@ def choose(extractions: dict[str, list[Extraction]]) -> list[tuple[str, Extracti
 
 
 def synthesize(
-    params: Params, sources: Sequence[Source], chosen: Sequence[tuple[str, Extraction]], store: DocumentStore
+    params: EntigraphParams,
+    sources: Sequence[Source],
+    chosen: Sequence[tuple[str, Extraction]],
+    store: DocumentStore,
 ) -> dict[str, int]:
     """Generate the relation texts of unfinished documents (one batch) and store every row."""
     config = params.entigraph.relations

@@ -11,9 +11,10 @@ from collections.abc import Sequence
 import polars as pl
 
 from tasks import prompts
-from tasks.config import MiSweepConfig, SamplingConfig
 from tasks.engines import Engine
+from tasks.mi.config import MiSweepConfig
 from tasks.mi.datasets import Item
+from tasks.samplers import SamplingConfig
 
 SCHEMA = pl.Schema(
     {  # type: ignore[arg-type]

@@ -10,14 +10,27 @@
 
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
-from tasks.config import MiSweepConfig
 from tasks.errors import InfopipeError
 from tasks.io import read_text
 from tasks.registry import Registry
+from tasks.world.build import read_world
+from tasks.world.document import from_tables
+
+
+class Settings(Protocol):
+    """What a reader needs of the `mi_sweep` section (tasks/mi/config.py names the datasets)."""
+
+    @property
+    def contexts(self) -> int: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def dataset_files(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True)
@@ -29,11 +42,11 @@ class Item:
     notes: str = ""  # gold notes, where the dataset knows them
 
 
-Reader = Callable[[MiSweepConfig, str], list[Item]]
+Reader = Callable[[Settings, str], list[Item]]
 DATASETS: Registry[Reader] = Registry("dataset")
 
 
-def load(config: MiSweepConfig, name: str) -> list[Item]:
+def load(config: Settings, name: str) -> list[Item]:
     reader = DATASETS.get(name if name in DATASETS else "jsonl")
     items = reader(config, name)
     if len(items) < config.contexts:
@@ -44,10 +57,7 @@ def load(config: MiSweepConfig, name: str) -> list[Item]:
 
 
 @DATASETS.register("world")
-def world(config: MiSweepConfig, name: str) -> list[Item]:
-    from tasks.world.build import read_world
-    from tasks.world.document import from_tables
-
+def world(config: Settings, name: str) -> list[Item]:
     rng = random.Random(config.seed)
     items = []
     for doc in from_tables(read_world(), "heldout")[: config.contexts]:
@@ -61,7 +71,7 @@ def world(config: MiSweepConfig, name: str) -> list[Item]:
 
 
 @DATASETS.register("jsonl")
-def jsonl(config: MiSweepConfig, name: str) -> list[Item]:
+def jsonl(config: Settings, name: str) -> list[Item]:
     path = Path(config.dataset_files.get(name, ""))
     items = []
     for number, line in enumerate(read_text(path).splitlines(), start=1):

@@ -7,9 +7,9 @@ import polars as pl
 
 from tasks import prompts
 from tasks.answers import contains, exact_match, f1
-from tasks.config import SamplingConfig
 from tasks.engines import Engine
 from tasks.mi.datasets import Item
+from tasks.samplers import SamplingConfig
 
 SCHEMA = pl.Schema(
     {

@@ -10,12 +10,15 @@ scaling            accuracy when scaling the compressor (smallest predictor) and
 import math
 from collections.abc import Mapping, Sequence
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from tasks.io import write_text
 from tasks.mi import ESTIMATORS, channels
 from tasks.mi.scoring import as_log_likelihoods
+from tasks.outputs import JobOutputs
 from tasks.stats import mean_with_ci, spearman
 
 VALIDATION = {"samples": 20000, "other_contexts": 255}
@@ -233,3 +236,30 @@ def headline_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
     out = {k: float(metrics[k]) for k in keys if metrics[k] is not None}
     out.update({f"bits_per_token.{m}": v for m, v in metrics["bits_per_token_by_compressor"].items()})
     return out
+
+
+PLOTS = [  # name, x, y, title, x scale, markers only
+    ("accuracy_vs_mi", "mi_bits", "accuracy", "accuracy vs I(X;Z|Q) per cell", "linear", True),
+    ("bits_per_token", "compressor_parameters", "bits_per_token", "bits per notes token", "log", False),
+    ("rate_distortion", "mi_bits", "distortion", "rate (bits) vs distortion (1 - accuracy)", "linear", True),
+    ("scaling", "parameters", "accuracy", "scaling the compressor vs the predictor", "log", False),
+]
+
+
+def write(
+    out: JobOutputs,
+    table: pl.DataFrame,
+    answers: pl.DataFrame,
+    notes: pl.DataFrame,
+    metrics: Mapping[str, Any],
+) -> list[Path]:
+    """The stage's tables, metrics, summary and plots; the files written."""
+    files = [
+        *out.tables({"cells": table, "answers": answers, "notes": notes}),
+        out.metrics(metrics),
+        write_text(out.reports / "summary.md", summary(metrics, table)),
+    ]
+    series = curves(table, metrics)
+    for name, x, y, title, scale, scatter in PLOTS:
+        files += out.curves(name, series[name], x, y, title, xscale=scale, markers_only=scatter)
+    return files

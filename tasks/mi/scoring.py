@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import polars as pl
 
 from tasks import prompts
-from tasks.config import MiSweepConfig
 from tasks.engines import Engine
 from tasks.errors import InfopipeError
 from tasks.mi.base import LogLikelihoods, other_contexts
+from tasks.mi.config import MiSweepConfig
 from tasks.mi.datasets import Item
 
 

@@ -12,9 +12,10 @@ from typing import Any
 
 import polars as pl
 
-from tasks.config import MiSweepConfig, Params, config_hash
+from tasks.catalog import model_spec
+from tasks.config import config_hash
 from tasks.mi import cost, report
-from tasks.models.catalog import model_spec
+from tasks.mi.config import MiSweepConfig, MiSweepParams
 from tasks.parts import PartStore
 
 
@@ -62,7 +63,7 @@ def grid(config: MiSweepConfig) -> list[Cell]:
 class Parts:
     """Where each part of the sweep is stored; a model's spec is in its parts' names."""
 
-    def __init__(self, params: Params, store: PartStore) -> None:
+    def __init__(self, params: MiSweepParams, store: PartStore) -> None:
         self.params, self.store = params, store
 
     def _spec(self, *models: str) -> str:

@@ -3,18 +3,17 @@
 import logging
 from pathlib import Path
 
+from tasks.catalog import package_dir
 from tasks.config import ModelSpec
 from tasks.errors import InfopipeError
+from tasks.hf import builder
 from tasks.io import atomic_path
-from tasks.models.catalog import package_dir
 
 log = logging.getLogger(__name__)
 
 
 def build_gguf(name: str, spec: ModelSpec) -> Path:
     """Dequantize the GGUF named by spec.build into spec.path, atomically."""
-    from tasks import hf
-
     assert spec.build and spec.path  # guaranteed by ModelSpec validation
     where = f"models.{name}.build"
     src = package_dir(spec.build.package, f"{where}.package")
@@ -23,5 +22,5 @@ def build_gguf(name: str, spec: ModelSpec) -> Path:
     out = Path(spec.path)
     log.info("converting %s/%s -> %s", src, spec.build.file, out)
     with atomic_path(out) as tmp:
-        hf.convert_gguf(src, spec.build.file, tmp, spec.build.save_dtype)
+        builder.convert_gguf(src, spec.build.file, tmp, spec.build.save_dtype)
     return out

@@ -9,9 +9,9 @@ from typing import Any
 import polars as pl
 
 from tasks import prompts
-from tasks.config import SamplingConfig
 from tasks.engines import Engine
 from tasks.models.formats import MULTI_HOP, SEPARATOR, SINGLE_HOP, Probe, probes
+from tasks.samplers import SamplingConfig
 from tasks.stats import mean_with_ci
 from tasks.world.document import Document
 

@@ -6,10 +6,12 @@ from typing import Any
 
 import polars as pl
 
-from tasks import hf, prompts
-from tasks.config import BLOCKS, ModelSpec, Params, config_hash
+from tasks import prompts
+from tasks.config import ModelSpec, config_hash
 from tasks.engines import close_engines, open_engine
+from tasks.hf import builder, loader
 from tasks.io import atomic_path
+from tasks.models.config import BLOCKS, ModelsParams
 from tasks.models.evaluate import evaluate, summarize
 from tasks.models.train import Trained, fresh_samples, train
 from tasks.world.document import Document
@@ -23,11 +25,11 @@ def heldout_names(world: dict[str, pl.DataFrame]) -> set[str]:
     return set(world["entities"].filter(pl.col("doc_id").is_in(heldout.implode()))["name"].to_list())
 
 
-def trained_models(params: Params) -> dict[str, ModelSpec]:
+def trained_models(params: ModelsParams) -> dict[str, ModelSpec]:
     return {name: spec for name, spec in params.models.items() if spec.train}
 
 
-def build_tokenizer(params: Params, exclude: set[str]) -> Path:
+def build_tokenizer(params: ModelsParams, exclude: set[str]) -> Path:
     """Byte-level BPE learned from fresh training samples (all roles), saved at training.tokenizer."""
     config = params.training
     stream = fresh_samples(params.world, config, config.seed, exclude)
@@ -38,15 +40,15 @@ def build_tokenizer(params: Params, exclude: set[str]) -> Path:
     max_len = max((s.max_model_len for s in trained_models(params).values()), default=512)
     out = Path(config.tokenizer)
     with atomic_path(out) as tmp:
-        hf.train_tokenizer(texts, config.vocab_size, tmp, max_len)
+        builder.train_tokenizer(texts, config.vocab_size, tmp, max_len)
     return out
 
 
-def train_member(name: str, params: Params, exclude: set[str], on_log: Any = None) -> Trained:
+def train_member(name: str, params: ModelsParams, exclude: set[str], on_log: Any = None) -> Trained:
     """Train the family model `name` into its path; its data stream and init follow training.seed."""
     spec = params.models[name]
     assert spec.train and spec.path  # guaranteed by ModelSpec validation
-    tokenizer = hf.load_plain_tokenizer(Path(params.training.tokenizer))
+    tokenizer = loader.load_plain_tokenizer(Path(params.training.tokenizer))
     seed = params.training.seed + sorted(params.models).index(name)
     samples = fresh_samples(params.world, params.training, seed, exclude)
     return train(
@@ -61,7 +63,7 @@ def train_member(name: str, params: Params, exclude: set[str], on_log: Any = Non
     )
 
 
-def score_member(params: Params, name: str, docs: list[Document]) -> pl.DataFrame:
+def score_member(params: ModelsParams, name: str, docs: list[Document]) -> pl.DataFrame:
     """Held-out scores of one family model, through params.engine's backend."""
     engine = open_engine(params, name)
     try:

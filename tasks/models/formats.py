@@ -21,6 +21,15 @@ from tasks.world.document import QUESTIONS, Document
 Segment = tuple[str, bool]  # text, whether it carries loss
 SINGLE_HOP = tuple(kind for kind, (_, _, supports) in QUESTIONS.items() if len(supports) == 1)
 MULTI_HOP = tuple(kind for kind in QUESTIONS if kind not in SINGLE_HOP)
+
+
+def known_single_hop(kinds: list[str]) -> None:
+    """A ValueError naming the first kind that is not a single-hop question kind (config checks)."""
+    unknown = sorted(set(kinds) - set(SINGLE_HOP))
+    if unknown:
+        raise ValueError(f"kinds: unknown question kind {unknown[0]!r} (known: {', '.join(SINGLE_HOP)})")
+
+
 SEPARATOR = "; "  # between listed entities
 
 

@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tasks import hf
-from tasks.config import TrainingConfig, TrainRecipe, WorldConfig, WorldSplit
+from tasks.config import TrainRecipe
+from tasks.hf import builder
 from tasks.io import atomic_path
+from tasks.models.config import TrainingConfig
 from tasks.models.formats import Segment, sample
+from tasks.world.config import WorldConfig, WorldSplit
 from tasks.world.document import from_company
 from tasks.world.facts import draw_companies
 from tasks.world.render import render
@@ -138,7 +140,7 @@ def train(
     if training.threads:
         torch.set_num_threads(training.threads)
     torch.manual_seed(seed)
-    model = hf.new_llama(tokenizer, recipe.hidden, recipe.layers, recipe.head_dim, max_len)
+    model = builder.new_llama(tokenizer, recipe.hidden, recipe.layers, recipe.head_dim, max_len)
     matrices = [p for p in model.parameters() if p.dim() >= 2]
     vectors = [p for p in model.parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW(
@@ -178,11 +180,11 @@ def train(
                 losses = []
             if done in saves and done != recipe.steps:
                 path = tmp / "checkpoints" / f"step-{done:06d}"
-                hf.save_model(model, tokenizer, path)
+                builder.save_model(model, tokenizer, path)
                 result.checkpoints.append((done, out_dir / path.relative_to(tmp)))
         result.seconds = time.perf_counter() - start
-        hf.save_model(model, tokenizer, tmp)
+        builder.save_model(model, tokenizer, tmp)
         if recipe.steps in saves:  # the final step is part of the series too
-            hf.save_model(model, tokenizer, tmp / "checkpoints" / f"step-{recipe.steps:06d}")
+            builder.save_model(model, tokenizer, tmp / "checkpoints" / f"step-{recipe.steps:06d}")
             result.checkpoints.append((recipe.steps, out_dir / "checkpoints" / f"step-{recipe.steps:06d}"))
     return result

@@ -4,8 +4,10 @@ and by the job that uses the role. The `tag` (name-v<version>) travels into tabl
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Annotated
 
 import yaml
+from pydantic import AfterValidator
 
 from tasks.errors import InfopipeError
 
@@ -43,3 +45,14 @@ def load(name: str) -> Prompt:
     if not isinstance(raw, dict) or set(raw) != {"version", "role", "template"}:
         raise InfopipeError(str(path), "expected exactly the keys version, role, template")
     return Prompt(name, int(raw["version"]), str(raw["role"]), str(raw["template"]))
+
+
+def _known(name: str) -> str:
+    try:
+        load(name)
+    except InfopipeError as err:
+        raise ValueError(err.problem) from None
+    return name
+
+
+PromptName = Annotated[str, AfterValidator(_known)]  # a config field naming a prompt of this folder

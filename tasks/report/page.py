@@ -6,10 +6,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tasks.config import ReportConfig
 from tasks.errors import InfopipeError
 from tasks.io import read_text
 from tasks.outputs import JobOutputs
+from tasks.report.config import ReportConfig
 from tasks.report.table import Preview, preview
 
 # The table a job's section previews; its other parquet tables are listed with their size.

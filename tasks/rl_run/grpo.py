@@ -12,10 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tasks import hf
 from tasks.checkpoints.prompts import Item
-from tasks.config import ModelSpec, RlRunConfig
+from tasks.config import ModelSpec
 from tasks.errors import InfopipeError
+from tasks.hf import builder, loader
+from tasks.rl_run.config import RlRunConfig
 
 
 def reward_function(verify: Callable[[str, str], float]) -> Callable[..., list[float | None]]:
@@ -88,8 +89,8 @@ def train(
 
     if config.threads:
         torch.set_num_threads(config.threads)
-    tokenizer = hf.load_tokenizer(source, spec)
-    model = hf.load_causal_lm(source, spec).train()
+    tokenizer = loader.load_tokenizer(source, spec)
+    model = loader.load_causal_lm(source, spec).train()
     newline_ends(model, tokenizer)
     args = arguments(config, out)
     data = Dataset.from_list([{"prompt": i.prompt, "answer": i.answer} for i in items])
@@ -100,6 +101,6 @@ def train(
         train_dataset=data,
         processing_class=tokenizer,
     )
-    hf.save_model(model, trainer.processing_class, out / "checkpoint-0")  # the starting policy
+    builder.save_model(model, trainer.processing_class, out / "checkpoint-0")  # the starting policy
     trainer.train()
     return [dict(entry) for entry in trainer.state.log_history]

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from tasks.config import RlRunConfig
+from tasks.rl_run.config import RlRunConfig
 
 KEYS = {  # TRL's name -> ours
     "reward": "reward",

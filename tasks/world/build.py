@@ -8,8 +8,8 @@ from typing import Any
 
 import polars as pl
 
-from tasks.config import WorldConfig
 from tasks.errors import InfopipeError
+from tasks.world.config import WorldConfig
 from tasks.world.document import from_company
 from tasks.world.facts import Company, draw_companies
 from tasks.world.render import TEMPLATE_VERSION, render

@@ -3,8 +3,8 @@
 import random
 from dataclasses import dataclass
 
-from tasks.config import WorldSplit
 from tasks.errors import InfopipeError
+from tasks.world.config import WorldSplit
 from tasks.world.names import draw_names
 
 

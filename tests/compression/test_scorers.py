@@ -4,13 +4,13 @@ transformers computation, and both compressors meet their rates on real vLLM."""
 import pytest
 import torch
 
-from tasks import hf
 from tasks.compression import Budget
 from tasks.compression.llmlingua1 import LLMLingua1
 from tasks.compression.selective_context import SelectiveContext, token_surprisal, word_scores
 from tasks.compression.words import split
-from tasks.config import load_params
 from tasks.engines import open_engine
+from tasks.hf import loader
+from tasks.params import load_params
 
 from ..conftest import MODEL, ROOT
 
@@ -29,7 +29,7 @@ def hf_params(model_overrides):
 def test_self_information_equals_a_direct_transformers_computation(hf_params):
     engine = open_engine(hf_params, MODEL)
     ((surprisal, offsets),) = token_surprisal(engine, [TEXT], engine.tokenizer.bos_token_id)
-    model = hf.load_causal_lm(engine.source, engine.spec)
+    model = loader.load_causal_lm(engine.source, engine.spec)
     tok = engine.tokenizer
     ids = [tok.bos_token_id, *tok(TEXT, add_special_tokens=False)["input_ids"]]
     with torch.inference_mode():

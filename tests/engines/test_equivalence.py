@@ -2,9 +2,9 @@
 
 import pytest
 
-from tasks.config import SamplingConfig
 from tasks.engines.entropy import entropy_upper_bound
 from tasks.errors import InfopipeError
+from tasks.samplers import SamplingConfig
 
 PROMPTS = [
     "What is the capital of France?",

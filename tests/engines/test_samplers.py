@@ -5,8 +5,7 @@ import pytest
 import torch
 from scipy.stats import chisquare
 
-from tasks.config import SamplerSetting, SamplingConfig
-from tasks.decoding import build, process
+from tasks.samplers import SamplerSetting, SamplingConfig, build, process
 
 from ..unit.test_samplers import REFERENCES
 

@@ -17,12 +17,11 @@ from flows.models import models
 from flows.rl_run import rl_run
 from flows.world import world
 from tasks import tracking
-from tasks.config import load_params
 from tasks.engines import close_engines, open_engine
+from tasks.params import load_params
 
 from ..conftest import ROOT
-from .conftest import fresh_workdir
-from .test_models import MICRO
+from .conftest import MICRO, fresh_workdir
 
 MINI = [
     *MICRO,

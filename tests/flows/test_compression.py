@@ -78,7 +78,7 @@ def test_figures_and_mlflow_children(run):
 @pytest.mark.slow  # minutes on two cores: make test-slow
 def test_bench_compression_times_the_three_methods_on_the_stage_classifier(run, model_overrides):
     from tasks.bench import BENCHMARKS
-    from tasks.config import load_params
+    from tasks.params import load_params
 
     workdir, _, _ = run
     params = load_params(ROOT / "params.yaml", [*model_overrides, *MINI])

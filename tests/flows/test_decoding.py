@@ -13,17 +13,14 @@ import pytest
 
 from flows.corpus import corpus
 from flows.decoding import decoding
-from flows.models import models
-from flows.world import world
 from tasks import tracking
-from tasks.config import load_params
 from tasks.decoding.grid import part_keys
+from tasks.params import load_params
 
 from ..conftest import ROOT
 from ..unit.test_corpus import DEBIAN
-from .conftest import fresh_workdir
+from .conftest import MICRO, fresh_workdir, with_family
 from .test_cli import assert_one_line_error, infopipe
-from .test_models import MICRO
 
 GRID = "models: [smollm2-135m-instruct, broken]"
 SETTINGS = (
@@ -46,14 +43,13 @@ MINI = [
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, model_overrides):
+def run(tmp_path_factory, model_overrides, family):
     workdir = tmp_path_factory.mktemp("decoding")
     with fresh_workdir(workdir):
         overrides = [*model_overrides, *MINI]
         params_file = str(ROOT / "params.yaml")
-        world(params_file=params_file, overrides=overrides)
+        with_family(family, workdir)
         corpus(params_file=params_file, overrides=overrides)
-        models(params_file=params_file, overrides=overrides, only=["world-s"])
         metrics = decoding(params_file=params_file, overrides=overrides)
         yield workdir, overrides, metrics
 

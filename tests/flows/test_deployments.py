@@ -28,8 +28,8 @@ import flows.nightly
 from flows.cli import FLOWS, parser
 from flows.deployments import PREFECT_YAML, build, load, local_server, served
 from tasks import tracking
-from tasks.config import load_params
 from tasks.errors import InfopipeError
+from tasks.params import load_params
 
 from ..conftest import ROOT
 from .conftest import fresh_workdir
@@ -114,6 +114,7 @@ def test_a_local_server_that_fails_to_start_is_one_line_naming_its_log(tmp_path,
     assert (tmp_path / "home/server.log").read_text() == "cannot start\n"
 
 
+@pytest.mark.slow  # ~50 s: a real Prefect server, serve's scheduler and a triggered run
 def test_serve_starts_a_server_runs_a_flow_run_triggered_through_it_and_stops_it(tmp_path):
     """`infopipe serve` without PREFECT_API_URL, of a `world` deployment shaped like prefect.yaml's
     nightly: it starts a server, whose scheduler schedules it and where a run triggered completes here;
@@ -197,7 +198,7 @@ def broken(params_file: str = "params.yaml", overrides: list[str] | None = None)
 
 
 def test_nightly_runs_every_job_past_a_failed_one_then_fails_naming_it(tmp_path, monkeypatch):
-    monkeypatch.setitem(FLOWS, "broken", f"{__name__}:broken")
+    monkeypatch.setitem(FLOWS, "broken", __name__)
     monkeypatch.setattr(flows.nightly, "STAGES", ["world"])
     monkeypatch.setattr(flows.nightly, "JOBS", ["broken", "world"])  # world again, after the failure
     with fresh_workdir(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from flows.cli import FLOWS
-from tasks.config import Params
+from tasks.params import Params
 
 from ..conftest import MODEL_CACHE, ROOT
 

@@ -8,17 +8,14 @@ import polars as pl
 import pytest
 
 from flows.entigraph import entigraph
-from flows.models import models
-from flows.world import world
 from tasks import tracking
-from tasks.config import load_params
 from tasks.engines import close_engines, open_engine
 from tasks.entigraph import qa
 from tasks.entigraph.cpt import as_model
+from tasks.params import load_params
 
 from ..conftest import ROOT
-from .conftest import fresh_workdir
-from .test_models import MICRO
+from .conftest import MICRO, fresh_workdir, with_family
 
 MINI = [
     *MICRO,
@@ -36,13 +33,12 @@ MINI = [
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, model_overrides):
+def run(tmp_path_factory, model_overrides, family):
     workdir = tmp_path_factory.mktemp("entigraph")
     with fresh_workdir(workdir):
         overrides = [*model_overrides, *MINI]
         params_file = str(ROOT / "params.yaml")
-        world(params_file=params_file, overrides=overrides)
-        models(params_file=params_file, overrides=overrides, only=["world-s"])
+        with_family(family, workdir)
         metrics = entigraph(params_file=params_file, overrides=overrides)
         yield workdir, overrides, metrics, tracking.search("entigraph", max_results=20)
 

@@ -58,9 +58,9 @@ def _cell_runs(name_prefix: str) -> list:
 def test_an_engine_that_dies_mid_cell_is_retried_and_one_that_keeps_dying_fails_only_its_cells(
     tmp_path, monkeypatch, model_overrides
 ):
-    assert sweep.answer_part.retries == 2 and sweep.answer_part.retry_delay_seconds == [10.0, 20.0]
+    assert sweep.answer_cell.retries == 2 and sweep.answer_cell.retry_delay_seconds == [10.0, 20.0]
     # The back-off is waited for real elsewhere; here retries come at once.
-    monkeypatch.setattr(sweep, "answer_part", sweep.answer_part.with_options(retry_delay_seconds=0))
+    monkeypatch.setattr(sweep, "answer_cell", sweep.answer_cell.with_options(retry_delay_seconds=0))
     with fresh_workdir(tmp_path):
         world(params_file=str(ROOT / "params.yaml"), overrides=MICRO)
         # smollm2 dies once (its first cell is retried on a fresh engine); world-s dies on every try.
@@ -109,7 +109,7 @@ def test_a_sweep_killed_at_a_random_point_resumes_to_the_same_tables_doing_only_
 def test_sweep_cells_run_on_a_local_ray_instance_with_the_same_tables(tmp_path, model_overrides):
     """prefect-ray's RayTaskRunner, as `infopipe run` builds it from params.runner (kind: ray)."""
     from flows.runtime import task_runner
-    from tasks.config import load_params
+    from tasks.params import load_params
 
     overrides = [*model_overrides, *MICRO, *SWEEP, "engine.backend=dummy"]
     overrides += ["models.smollm2-135m-instruct.chat_template=false"]
@@ -124,7 +124,7 @@ def test_sweep_cells_run_on_a_local_ray_instance_with_the_same_tables(tmp_path, 
         with fresh_workdir(workdir):
             world(params_file=str(ROOT / "params.yaml"), overrides=MICRO)
             chosen = [*overrides, f"runner.kind={kind}", "runner.workers=2"]
-            runner = task_runner(load_params(ROOT / "params.yaml", chosen))
+            runner = task_runner(load_params(ROOT / "params.yaml", chosen).runner)
             assert type(runner).__name__ == {"threads": "ThreadPoolTaskRunner", "ray": "RayTaskRunner"}[kind]
             sweep.mi_sweep.with_options(task_runner=runner)(
                 params_file=str(ROOT / "params.yaml"), overrides=chosen

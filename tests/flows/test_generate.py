@@ -8,7 +8,7 @@ import pytest
 from flows.generate import generate
 from tasks import tracking
 from tasks.errors import InfopipeError
-from tasks.generation import SCHEMA
+from tasks.generate.generation import SCHEMA
 
 from ..conftest import ROOT
 

@@ -9,17 +9,15 @@ import polars as pl
 import pytest
 
 from flows.mi_sweep import mi_sweep
-from flows.models import models
-from flows.world import world
-from tasks import hf, tracking
-from tasks.config import load_params
+from tasks import tracking
 from tasks.engines import close_engines, open_engine
+from tasks.hf import loader
 from tasks.mi import datasets
 from tasks.mi.scoring import Sample, log_likelihoods, score_notes
+from tasks.params import load_params
 
 from ..conftest import ROOT
-from .conftest import fresh_workdir
-from .test_models import MICRO
+from .conftest import MICRO, fresh_workdir, with_family
 
 MINI = [
     *MICRO,
@@ -36,13 +34,12 @@ MINI = [
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, model_overrides):
+def run(tmp_path_factory, model_overrides, family):
     workdir = tmp_path_factory.mktemp("mi_sweep")
     with fresh_workdir(workdir):
         overrides = [*model_overrides, *MINI]
         params_file = str(ROOT / "params.yaml")
-        world(params_file=params_file, overrides=overrides)
-        models(params_file=params_file, overrides=overrides, only=["world-s"])
+        with_family(family, workdir)
         metrics = mi_sweep(params_file=params_file, overrides=overrides)
         yield workdir, overrides, metrics
 
@@ -62,7 +59,7 @@ def test_cells_carry_mi_accuracy_and_cost_and_bad_models_fail_only_their_cells(r
     assert ok["mi_ceiling_bits"] == pytest.approx(2.0)  # log2(M + 1), M = 3
     assert ok["bits_per_token"] == pytest.approx(ok["mi_bits"] / ok["notes_tokens"])
     assert 0 <= ok["accuracy"] <= 1 and 0 <= ok["f1"] <= 1
-    size = hf.parameters(str(workdir / "data/models/world-s"))
+    size = loader.parameters(str(workdir / "data/models/world-s"))
     assert ok["compressor_parameters"] == size and ok["flops"] > 2 * size * 4 * 8
     assert failed["status"] == "failed" and failed["error"].startswith("broken failed to load")
     assert small["status"] == "failed" and "exceed tiny's max_model_len 48" in small["error"]

@@ -106,6 +106,7 @@ def _as_dict(entries: list[dict[str, Any]], field: str = "value") -> dict[str, A
     return {e["key"]: e[field] for e in entries}
 
 
+@pytest.mark.slow  # ~40 s: a real `mlflow server` process
 def test_flows_log_to_a_real_server_and_compare_reads_it(tmp_path, monkeypatch):
     server, url = _start_server(tmp_path)
     try:

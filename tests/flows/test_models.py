@@ -9,29 +9,13 @@ from safetensors import safe_open
 
 from flows.models import models
 from flows.world import world
-from tasks import tracking
-from tasks.config import SamplingConfig, load_params
 from tasks.engines import close_engines, open_engine
 from tasks.models.evaluate import SCHEMA
+from tasks.params import load_params
+from tasks.samplers import SamplingConfig
 
 from ..conftest import MODEL_CACHE, ROOT
-from .conftest import fresh_workdir
-
-FAMILY = ["world-s", "world-m"]
-MICRO = [
-    "world.train.organisations=20",
-    "world.heldout.organisations=4",
-    "training.vocab_size=400",
-    "training.tokenizer_documents=100",
-    "training.checkpoints=2",
-    "training.log_every=5",
-    "training.eval_documents=3",
-    "models.world-s.train.steps=10",
-    "models.world-m.train.steps=12",
-    "models.world-m.train.hidden=128",
-    "models.world-s.max_model_len=1024",  # the micro vocabulary makes prompts long
-    "models.world-m.max_model_len=1024",
-]
+from .conftest import FAMILY, MICRO
 
 
 def test_smollm2_is_a_plain_hf_directory(model_overrides):
@@ -45,17 +29,6 @@ def test_smollm2_is_a_plain_hf_directory(model_overrides):
         names = list(weights.keys())
         assert len(names) > 100
         assert str(weights.get_tensor(names[0]).dtype) == "torch.bfloat16"
-
-
-@pytest.fixture(scope="module")
-def family(tmp_path_factory, prefect_harness):
-    """A micro family trained by the real flow in a fresh directory (world stage first)."""
-    workdir = tmp_path_factory.mktemp("family")
-    with fresh_workdir(workdir):
-        params_file = str(ROOT / "params.yaml")
-        world(params_file=params_file, overrides=MICRO)
-        metrics = models(params_file=params_file, overrides=MICRO, only=FAMILY)
-        yield workdir, metrics, tracking.search("models")
 
 
 def test_family_models_and_checkpoints_are_hf_directories(family):

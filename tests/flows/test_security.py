@@ -10,7 +10,7 @@ import string
 from flows.runtime import run_tags
 from flows.world import world
 from tasks import tracking
-from tasks.config import load_params
+from tasks.params import load_params
 
 from ..conftest import ROOT
 from .conftest import fresh_workdir

@@ -5,6 +5,8 @@ tree, and a second reproduction that runs nothing."""
 import subprocess
 import sys
 
+import pytest
+
 from tasks.bench.repro import measure
 
 # Stage `big` holds ~256 MB in a grandchild process (dvc -> sh -> python): the tree's peak sees it.
@@ -25,6 +27,7 @@ def _git(repo, *args):
     subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
 
+@pytest.mark.heavy  # ~10 s: git clone, dvc repro twice
 def test_a_clean_clone_reproduces_every_stage_then_nothing(tmp_path):
     source = tmp_path / "source"
     source.mkdir()

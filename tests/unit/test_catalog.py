@@ -3,10 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from tasks.config import ModelSpec, load_params
+from tasks.catalog import model_spec, resolve
+from tasks.config import ModelSpec
 from tasks.errors import InfopipeError
 from tasks.models.build import build_gguf
-from tasks.models.catalog import model_spec, resolve
+from tasks.params import load_params
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,10 +12,11 @@ from scipy.optimize import curve_fit
 from scipy.stats import entropy as scipy_entropy
 
 from tasks.checkpoints import law, metrics, report, series
+from tasks.checkpoints.config import CheckpointRef, CheckpointsConfig
 from tasks.checkpoints.verifiers import VERIFIERS
-from tasks.config import CheckpointRef, CheckpointsConfig, RlRunConfig
 from tasks.engines.entropy import topk_entropy
 from tasks.errors import InfopipeError
+from tasks.rl_run.config import RlRunConfig
 from tasks.rl_run.grpo import reward_function
 
 
@@ -187,11 +188,11 @@ def test_missing_directory_and_listed_non_model_are_errors(tmp_path):
     ("cls", "fields", "fragment"),
     [
         (CheckpointsConfig, {"pass_k": [16], "samples": 8}, "pass_k: 16 exceeds samples 8"),
-        (CheckpointsConfig, {"verifier": "regex"}, "verifier: unknown"),
+        (CheckpointsConfig, {"verifier": "regex"}, "unknown verifier .regex."),
         (CheckpointsConfig, {"kinds": ["weather"]}, "kinds: unknown question kind"),
         (CheckpointsConfig, {"series": None}, "series: give a directory"),
         (RlRunConfig, {"save_every": 100, "steps": 10}, "save_every: 100 exceeds steps"),
-        (RlRunConfig, {"reward": "bleu"}, "reward: unknown verifier"),
+        (RlRunConfig, {"reward": "bleu"}, "unknown verifier .bleu."),
     ],
 )
 def test_configs_reject_bad_values(cls, fields, fragment):

@@ -12,8 +12,8 @@ from tasks.compression.random_drop import RandomDrop
 from tasks.compression.report import headline, summary_table
 from tasks.compression.truncate import Truncate
 from tasks.compression.words import join, split
-from tasks.config import load_params
 from tasks.errors import InfopipeError
+from tasks.params import load_params
 
 from ..conftest import ROOT
 

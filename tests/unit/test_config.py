@@ -2,8 +2,12 @@ from pathlib import Path
 
 import pytest
 
-from tasks.config import EngineConfig, ModelSpec, config_hash, flatten, load_params
-from tasks.errors import InfopipeError
+from flows.params import SECTIONS, read
+from tasks.config import EngineConfig, ModelSpec, config_hash, flatten
+from tasks.errors import InfopipeError, first_line
+from tasks.mi.config import MiSweepParams
+from tasks.params import Params, load_params
+from tasks.world.config import WorldParams
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "params.yaml"
@@ -86,3 +90,58 @@ def test_config_hash_tracks_content():
 
 def test_flatten():
     assert flatten({"a": {"b": 1, "c": {"d": [1]}}, "e": {}}) == {"a.b": 1, "a.c.d": [1], "e": {}}
+
+
+def test_sections_name_every_section_of_the_root_params():
+    assert set(SECTIONS) == set(Params.model_fields)
+
+
+def test_a_stage_validates_only_its_own_sections_but_every_section_name():
+    broken = ["mi_sweep.compressors=[gpt-9]"]
+    assert read(WorldParams, PARAMS, broken).world.seed == 0  # stage world does not read mi_sweep
+    with pytest.raises(InfopipeError, match=r"mi_sweep\.compressors\.0: unknown model 'gpt-9'"):
+        read(MiSweepParams, PARAMS, broken)
+    with pytest.raises(InfopipeError, match=r"wrold: unknown key"):  # a misspelt section fails every stage
+        read(WorldParams, PARAMS, ["wrold.seed=1"])
+    assert "world" in WorldParams.model_fields and "models" not in WorldParams.model_fields
+
+
+def test_a_section_given_twice_is_an_error_naming_both_lines(tmp_path):
+    text = PARAMS.read_text()
+    twice = tmp_path / "params.yaml"
+    twice.write_text(text + "\nworld:\n  seed: 3\n")
+    first = next(i for i, line in enumerate(text.splitlines(), 1) if line == "world:")
+    second = len(text.splitlines()) + 2
+    assert error([], twice) == f"{twice}: 'world' appears twice (lines {first} and {second})"
+    nested = tmp_path / "nested.yaml"
+    nested.write_text("world:\n  seed: 1\n  seed: 2\n")
+    assert "'seed' appears twice (lines 2 and 3)" in error([], nested)
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "mi_sweep.seed=-5",
+        "world.seed=-1",
+        "engine.seed=-1",
+        "generate.sampling.seed=-2",
+        "entigraph.cpt.seed=-1",
+    ],
+)
+def test_negative_seeds_fail_at_load(override):
+    key = override.split("=")[0]
+    assert f"{key}: Input should be greater than or equal to 0" in error([override])
+
+
+def test_model_names_are_checked_wherever_a_section_names_one():
+    ead = "decoding.settings=[{name: ead, args: {large: gpt-9, threshold: 2}}]"
+    assert "decoding.settings.0.args.large: unknown model 'gpt-9'" in error([ead])
+    assert "bench.mi.model: unknown model 'gpt-9'" in error(["bench.mi.model=gpt-9"])
+    assert load_params(PARAMS, ["mi_sweep.scorer=compressor"]).mi_sweep.scorer == "compressor"
+    assert load_params(PARAMS, ["mi_sweep.scorer=world-m"]).mi_sweep.scorer == "world-m"
+
+
+def test_an_error_in_one_line_even_without_a_message():
+    assert first_line(RuntimeError("")) == "RuntimeError"
+    assert first_line(ValueError("\n  \n  boom  \nmore")) == "boom"
+    assert first_line(KeyError()) == "KeyError"

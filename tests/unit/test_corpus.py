@@ -3,9 +3,9 @@ import shutil
 
 import pytest
 
-from tasks.config import CorpusConfig
 from tasks.corpus.build import build_corpus, read_sources
 from tasks.corpus.chunks import chunk_spans, tables
+from tasks.corpus.config import CorpusConfig
 from tasks.corpus.sources import Document, read_austen, read_reuters
 from tasks.errors import InfopipeError
 

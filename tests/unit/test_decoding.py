@@ -9,12 +9,14 @@ import pytest
 import yaml
 from lm_eval.utils import simple_parse_args_string
 
-from tasks.config import DecodingConfig, SamplerSetting, load_params
-from tasks.decoding import diversity, ead, report
+from tasks.decoding import diversity, report
 from tasks.decoding.benchmarks import BENCHMARKS, write
+from tasks.decoding.config import DecodingConfig
 from tasks.engines import open_engine
 from tasks.errors import InfopipeError
 from tasks.lmeval import gen_kwargs, sampling
+from tasks.params import load_params
+from tasks.samplers import SamplerSetting, ead
 
 from ..conftest import ROOT
 
@@ -64,7 +66,7 @@ def test_benchmark_yaml_is_an_lm_eval_generate_until_task(tmp_path):
     assert len(rows) == 5 and {"prompt", "answer", "question", "id"} <= set(rows[0])
     from lm_eval.tasks import TaskManager
 
-    assert name in TaskManager(include_path=str(tmp_path)).all_tasks
+    assert name in TaskManager(include_path=str(tmp_path), include_defaults=False).all_tasks
 
 
 @pytest.mark.parametrize(

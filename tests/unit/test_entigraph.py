@@ -9,7 +9,6 @@ from itertools import combinations
 import polars as pl
 import pytest
 
-from tasks.config import load_params
 from tasks.entigraph import cpt
 from tasks.entigraph.corpus import DocumentStore, deduplicate, distinct_ngrams, jaccard, shingles, statistics
 from tasks.entigraph.entities import EXTRACTORS, clean, parse_json, precision_recall
@@ -18,6 +17,7 @@ from tasks.entigraph.report import headline, slope
 from tasks.entigraph.sources import SOURCES, Source
 from tasks.entigraph.synthesis import choose, extract, synthesize
 from tasks.errors import InfopipeError
+from tasks.params import load_params
 
 from ..conftest import ROOT
 
@@ -80,9 +80,8 @@ def test_spacy_extractor_finds_named_entities_and_the_chain_falls_back_to_it():
 
 
 def test_unknown_extractor_is_a_config_error():
-    with pytest.raises(
-        InfopipeError, match=r"entigraph.entities: unknown extractor 'spacey'.*did you mean 'spacy'"
-    ):
+    where = r"entigraph\.entities\.extractors\.0"
+    with pytest.raises(InfopipeError, match=rf"{where}: unknown extractor 'spacey'.*did you mean 'spacy'"):
         params("entigraph.entities.extractors=[spacey]")
 
 

@@ -5,9 +5,9 @@ import random
 import pytest
 
 from tasks import prompts
-from tasks.config import WorldConfig, WorldSplit
 from tasks.models.formats import SEPARATOR, probes, sample, targets
 from tasks.world.build import build_world
+from tasks.world.config import WorldConfig, WorldSplit
 from tasks.world.document import STOPWORDS, from_tables
 
 SMALL = WorldConfig(

@@ -5,10 +5,11 @@ import json
 import polars as pl
 import pytest
 
-from tasks.config import EngineConfig, GenerateConfig, ModelSpec, SamplingConfig
+from tasks.config import EngineConfig, ModelSpec
 from tasks.engines import ENGINES
 from tasks.errors import InfopipeError
-from tasks.generation import (
+from tasks.generate.config import GenerateConfig
+from tasks.generate.generation import (
     SCHEMA,
     entropy_by_position,
     generate_timed,
@@ -16,6 +17,7 @@ from tasks.generation import (
     read_prompts,
     summarize,
 )
+from tasks.samplers import SamplingConfig
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ def test_closed_form_of_the_symmetric_channel():
     assert Symmetric(4, 0.1).mutual_information() == pytest.approx(math.log(4) - h - 0.1 * math.log(3))
 
 
+@pytest.mark.heavy  # ~13 s each: 20,000 samples x 256 contexts per channel
 @pytest.mark.parametrize("estimator", ["monte_carlo", "leave_one_out"])
 def test_estimators_recover_known_mi_within_5_percent(estimator):
     errors = relative_errors(estimator)
@@ -71,8 +72,8 @@ def test_ragged_log_likelihoods_are_rejected():
 
 
 def _dummy_engine():
-    from tasks.config import load_params
     from tasks.engines import open_engine
+    from tasks.params import load_params
 
     from ..conftest import ROOT
 

@@ -11,12 +11,12 @@ import pytest
 
 from tasks import prompts
 from tasks.answers import contains, exact_match, f1
-from tasks.config import load_params
 from tasks.errors import InfopipeError
 from tasks.mi import cost, datasets, report
 from tasks.mi.base import other_contexts
 from tasks.mi.scoring import score_notes
 from tasks.mi.sweep import Parts, assemble, compressions, grid
+from tasks.params import load_params
 from tasks.parts import PartStore
 from tasks.stats import spearman
 from tasks.world.build import build_world
@@ -35,7 +35,7 @@ def _params(*overrides):
     [
         ("mi_sweep.other_contexts=64", r"mi_sweep: other_contexts: M = 64 but there are only 63"),
         ("mi_sweep.datasets=[longhealth]", r"mi_sweep: datasets: unknown dataset 'longhealth'"),
-        ("mi_sweep.estimator=infonce", r"mi_sweep: estimator: unknown estimator 'infonce'"),
+        ("mi_sweep.estimator=infonce", r"mi_sweep\.estimator: unknown estimator 'infonce'"),
         ("mi_sweep.temperature=0", r"mi_sweep\.temperature"),
         ("mi_sweep.compressors=[gpt-9]", r"mi_sweep\.compressors\.0: unknown model 'gpt-9'"),
         ("mi_sweep.scorer=nobody", r"mi_sweep\.scorer: unknown model 'nobody'"),
@@ -120,17 +120,31 @@ def test_parameters_are_counted_from_safetensors_headers(tmp_path):
     torch = pytest.importorskip("torch")
     from safetensors.torch import save_file
 
-    from tasks import hf
+    from tasks.hf import loader
 
     tensors = {"a": torch.zeros(3, 4), "b": torch.zeros(5), "c": torch.zeros(2, 2, 2)}
     save_file(tensors, str(tmp_path / "model.safetensors"))
-    assert hf.parameters(str(tmp_path)) == sum(t.numel() for t in tensors.values())
+    assert loader.parameters(str(tmp_path)) == sum(t.numel() for t in tensors.values())
     assert cost.flops(1000, 50) == 2 * 1000 * 50
 
 
-def test_parameters_of_an_unloadable_model_are_unknown():
-    params = _params("models.broken.path=data/models/nope")
-    assert cost.parameters(params, "broken") is None
+def test_parameters_of_an_unloadable_model_are_unknown(tmp_path, monkeypatch):
+    params = _params("models.broken.path=data/models/nope", f"models.local.path={tmp_path}")
+    assert cost.parameters(params, "broken") is None  # no model at its path
+    (tmp_path / "config.json").write_text("{}")
+
+    def unreadable(source, revision=None):
+        raise PermissionError(13, "Permission denied", source)
+
+    monkeypatch.setattr(cost.loader, "parameters", unreadable)
+    assert cost.parameters(params, "local") is None
+
+    def buggy(source, revision=None):
+        raise KeyError("shape")
+
+    monkeypatch.setattr(cost.loader, "parameters", buggy)
+    with pytest.raises(KeyError):  # a bug is not a failed model: it surfaces
+        cost.parameters(params, "local")
 
 
 def test_part_store_skips_finished_parts_and_prunes_stale_ones(tmp_path):
@@ -223,6 +237,7 @@ def test_report_decides_the_headline_from_the_cells():
     )
 
 
+@pytest.mark.heavy  # ~14 s: the known-MI channels at the validation size
 def test_known_mi_validation_is_within_5_percent_and_the_ceiling_is_shown():
     figures = report.known_mi()
     assert figures["known_mi_relative_error"] < 0.05
@@ -239,6 +254,7 @@ def test_reused_tokens_counts_whole_blocks_seen_before_never_the_last_token():
     assert reused_tokens([[1, 2, 3], [9, 2, 3]], 1) == 0  # a prefix, not any shared block
 
 
+@pytest.mark.heavy  # ~12 s: the report's known-MI validation
 def test_a_sweep_whose_every_compression_failed_still_reports(tmp_path):
     params = _params(
         "mi_sweep.compressors=[world-s]", "mi_sweep.predictors=[world-s]", "mi_sweep.budgets=[8]"

@@ -1,8 +1,8 @@
 import pytest
 
 from tasks import prompts
-from tasks.config import BLOCKS
 from tasks.errors import InfopipeError
+from tasks.models.config import BLOCKS
 
 
 @pytest.mark.parametrize("name", BLOCKS)

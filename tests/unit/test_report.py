@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 
 from tasks import tracking
-from tasks.config import ReportConfig
 from tasks.errors import InfopipeError
 from tasks.plots import line_plot
 from tasks.report import html, markdown, page
+from tasks.report.config import ReportConfig
 from tasks.report.page import Section
 from tasks.report.table import cell, preview
 

@@ -13,10 +13,10 @@ from transformers.generation.logits_process import (
     TypicalLogitsWarper,
 )
 
-from tasks.config import SamplerSetting, SamplingConfig, load_params
-from tasks.decoding import SAMPLERS, build, process
-from tasks.decoding.ead import Switch
 from tasks.errors import InfopipeError
+from tasks.params import load_params
+from tasks.samplers import SAMPLERS, SamplerSetting, SamplingConfig, build, process
+from tasks.samplers.ead import Switch
 
 from ..conftest import ROOT
 

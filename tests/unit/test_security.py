@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tasks import hf
-from tasks.config import EngineConfig, ModelSpec, ReportConfig, load_params
+from tasks.config import EngineConfig, ModelSpec
+from tasks.hf import classifier as hf_classifier
+from tasks.hf import loader
+from tasks.params import load_params
+from tasks.report.config import ReportConfig
 
 from ..conftest import ROOT
 
@@ -81,7 +84,7 @@ def test_model_spec_default_is_false_and_params_files_keep_it():
             assert spec.trust_remote_code is False, f"{name}: models.{model} trusts remote code"
 
 
-@pytest.mark.parametrize("load", [hf.load_causal_lm, hf.load_tokenizer])
+@pytest.mark.parametrize("load", [loader.load_causal_lm, loader.load_tokenizer])
 def test_spec_loaders_pass_the_specs_value(probe, load):
     with pytest.raises(ValueError, match=CUSTOM_CODE):
         load(str(probe), ModelSpec(path=str(probe)))
@@ -98,7 +101,7 @@ def _llmlingua_pkg(folder: Path) -> None:
 
 @pytest.mark.parametrize(
     "load",
-    [lambda p: hf.load_token_classifier(str(p)), hf.load_plain_tokenizer, _llmlingua_pkg],
+    [lambda p: hf_classifier.load_token_classifier(str(p)), loader.load_plain_tokenizer, _llmlingua_pkg],
     ids=["token_classifier", "plain_tokenizer", "llmlingua_pkg"],
 )
 def test_loaders_without_a_spec_never_trust(probe, load):

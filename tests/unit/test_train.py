@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tasks import hf
-from tasks.config import TrainingConfig, TrainRecipe, WorldConfig
+from tasks.config import TrainRecipe
+from tasks.hf import builder
+from tasks.models.config import TrainingConfig
 from tasks.models.train import (
     answer_loss,
     checkpoint_steps,
@@ -16,6 +17,7 @@ from tasks.models.train import (
     learning_rate,
     train,
 )
+from tasks.world.config import WorldConfig
 
 WORLD = WorldConfig()
 TRAINING = TrainingConfig(checkpoints=2, log_every=5, bf16=False, vocab_size=300)
@@ -26,7 +28,7 @@ MICRO = TrainRecipe(hidden=64, layers=1, steps=10, lr=3e-3, batch_size=4)
 def tokenizer(tmp_path_factory):
     samples = fresh_samples(WORLD, TRAINING, seed=0, exclude=set())
     texts = ["".join(t for t, _ in next(samples)) for _ in range(50)]
-    return hf.train_tokenizer(texts, TRAINING.vocab_size, tmp_path_factory.mktemp("tok"), max_len=512)
+    return builder.train_tokenizer(texts, TRAINING.vocab_size, tmp_path_factory.mktemp("tok"), max_len=512)
 
 
 def samples(seed: int = 0):
@@ -56,7 +58,7 @@ def test_answer_loss_equals_the_hf_causal_lm_loss(tokenizer):
     import torch
 
     torch.manual_seed(0)
-    model = hf.new_llama(tokenizer, hidden=64, layers=1, head_dim=64, max_len=512)
+    model = builder.new_llama(tokenizer, hidden=64, layers=1, head_dim=64, max_len=512)
     batch = encode([next(samples()) for _ in range(2)], tokenizer, max_len=512)
     with torch.no_grad():
         assert float(answer_loss(model, batch)) == pytest.approx(float(model(**batch).loss), rel=1e-5)

@@ -1,8 +1,9 @@
 import pytest
 
-from tasks.config import WorldConfig, WorldSplit, load_params
 from tasks.errors import InfopipeError
+from tasks.params import load_params
 from tasks.world.build import build_world, summarize
+from tasks.world.config import WorldConfig, WorldSplit
 from tasks.world.render import DISTRACTORS
 
 from ..conftest import ROOT

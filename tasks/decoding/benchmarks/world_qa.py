@@ -6,12 +6,11 @@ from typing import Any
 
 from tasks.answers import contains
 from tasks.decoding.benchmarks.base import BENCHMARKS, Benchmark
+from tasks.world.build import read_world
+from tasks.world.document import from_tables
 
 
 def documents(count: int, seed: int) -> list[dict[str, Any]]:
-    from tasks.world.build import read_world
-    from tasks.world.document import from_tables
-
     rng = random.Random(seed)
     docs = []
     for doc in from_tables(read_world(), "heldout")[:count]:

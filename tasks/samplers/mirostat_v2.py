@@ -8,8 +8,8 @@ from typing import Any
 
 import torch
 
-from tasks.decoding.base import LN2, NEG_INF, SAMPLERS
-from tasks.decoding.mirostat_v1 import Mirostat, MirostatArgs
+from tasks.samplers.base import LN2, NEG_INF, SAMPLERS
+from tasks.samplers.mirostat_v1 import Mirostat, MirostatArgs
 
 
 @SAMPLERS.register("mirostat_v2")

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import torch
 from pydantic import Field
 
-from tasks.decoding.base import LN2, SAMPLERS, Sampler, SamplerArgs, keep_sorted
+from tasks.samplers.base import LN2, SAMPLERS, Sampler, SamplerArgs, keep_sorted
 
 
 class MirostatArgs(SamplerArgs):

@@ -15,13 +15,14 @@ from typing import Annotated, Any
 import torch
 from pydantic import Field, model_validator
 
-from tasks.config import SamplerSetting
-from tasks.decoding.base import LN2, SAMPLERS, Sampler, SamplerArgs, build
+from tasks.config.models import ModelName
 from tasks.errors import InfopipeError
+from tasks.samplers.base import LN2, SAMPLERS, Sampler, SamplerArgs, Setting, build
+from tasks.samplers.config import SamplerSetting, SamplingConfig
 
 
 class EadArgs(SamplerArgs):
-    large: str | None = None  # a model of params.yaml sharing the small model's tokenizer
+    large: ModelName | None = None  # a model of params.yaml sharing the small model's tokenizer
     threshold: Annotated[float, Field(gt=0.0)] | None = None  # bits
     window: Annotated[int, Field(ge=1)] = 5
     min_stay: Annotated[int, Field(ge=1)] = 1
@@ -62,9 +63,26 @@ class Switch:
 class Ead(Sampler):
     Args = EadArgs
     args: EadArgs
+    backend = "hf"  # two models in one process: an in-process vLLM engine is one per process
 
     def warp(self, scores: torch.Tensor, states: Sequence[Any]) -> torch.Tensor:
         return scores
+
+    def models(self) -> list[str]:
+        assert self.args.large is not None  # checked by EadArgs
+        return [self.args.large]
+
+    def decode(
+        self,
+        engines: Sequence[Any],
+        prompt_ids: list[list[int]],
+        setting: Setting,
+        max_tokens: int,
+        stop: Sequence[str],
+        seed: int,
+    ) -> list["EadGeneration"]:
+        small, large = engines
+        return generate(small, large, prompt_ids, setting, max_tokens, stop, seed)
 
     def switch(self) -> Switch:
         assert self.args.threshold is not None  # checked by EadArgs
@@ -92,15 +110,13 @@ def generate(
     small: Any,
     large: Any,
     prompt_ids: list[list[int]],
-    setting: SamplerSetting,
+    setting: Setting,
     max_tokens: int,
     stop: Sequence[str] = (),
     seed: int = 0,
 ) -> list[EadGeneration]:
     """Decode every prompt token by token with whichever engine its `Switch` names: one batched
     one-token request per engine and step (vLLM's prefix cache keeps the re-prefill cheap)."""
-    from tasks.config import SamplingConfig
-
     if _vocabulary(small.tokenizer) != _vocabulary(large.tokenizer):
         raise InfopipeError(
             "sampler ead", f"{small.model_name} and {large.model_name} do not share a tokenizer"

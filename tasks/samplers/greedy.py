@@ -5,7 +5,7 @@ from typing import Any
 
 import torch
 
-from tasks.decoding.base import NEG_INF, SAMPLERS, Sampler
+from tasks.samplers.base import NEG_INF, SAMPLERS, Sampler
 
 
 @SAMPLERS.register("greedy")

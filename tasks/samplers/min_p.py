@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import torch
 from pydantic import Field
 
-from tasks.decoding.base import NEG_INF, SAMPLERS, Sampler, SamplerArgs
+from tasks.samplers.base import NEG_INF, SAMPLERS, Sampler, SamplerArgs
 
 
 class MinPArgs(SamplerArgs):

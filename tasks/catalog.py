@@ -2,9 +2,12 @@
 
 import importlib.util
 from pathlib import Path
+from typing import TypeVar
 
-from tasks.config import ModelSpec, Params
+from tasks.config import EngineParams, ModelSpec
 from tasks.errors import InfopipeError
+
+P = TypeVar("P", bound=EngineParams)
 
 
 def package_dir(ref: str, where: str) -> Path:
@@ -16,7 +19,7 @@ def package_dir(ref: str, where: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / sub
 
 
-def model_spec(params: Params, name: str) -> ModelSpec:
+def model_spec(params: EngineParams, name: str) -> ModelSpec:
     if name not in params.models:
         known = ", ".join(sorted(params.models))
         raise InfopipeError("models", f"unknown model {name!r} (known: {known})")
@@ -33,3 +36,15 @@ def resolve(name: str, spec: ModelSpec) -> str:
         hint = "; run `dvc repro models` to build it" if spec.build else ""
         raise InfopipeError(where, f"no model at {local} (config.json missing){hint}")
     return str(local.resolve())
+
+
+def rooted(params: P, root: Path) -> P:
+    """`params` with every relative model path made absolute under `root`, for a worker that runs
+    elsewhere (a Ray worker starts in its own directory)."""
+    models = {
+        name: spec.model_copy(update={"path": str(root / spec.path)})
+        if spec.path and not Path(spec.path).is_absolute()
+        else spec
+        for name, spec in params.models.items()
+    }
+    return params.model_copy(update={"models": models})

@@ -5,19 +5,21 @@ at -inf; the caller draws from softmax of the result. `process` applies temperat
 truncation in the order the setting records (HF and min-p's paper: temperature first). Stateful
 samplers (Mirostat) keep one state per sequence and `observe` the token the sequence drew before
 its next step. The same code runs inside vLLM (tasks/engines/vllm_logits.py) and under
-transformers (tasks/hf.py); reference/algorithms.md Job 4 has the methods and their quirks.
+transformers (tasks/hf/generation.py); reference/algorithms.md Job 4 has the methods and their quirks.
+
+A sampler that decodes with further models of params.yaml (EAD's large model) says so through
+`models()` and `backend`, and runs its own decode loop (`decode`) instead of warping one engine's
+scores; callers ask these attributes, never the sampler's name.
 """
 
 import math
-import os
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Protocol
 
 import torch
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from tasks.config import SamplerSetting
 from tasks.errors import InfopipeError
 from tasks.registry import Registry
 
@@ -25,12 +27,17 @@ NEG_INF = float("-inf")
 LN2 = math.log(2)  # nats per bit
 
 
-def use_v1_logits_processors() -> None:
-    """Our vLLM processor has the V1 interface (tasks/engines/vllm_logits.py). vLLM 0.32 defaults
-    to Model Runner V2 where Triton exists (CUDA), with another processor interface: callers that
-    run samplers in vLLM pick the V1 runner unless the environment says otherwise. CPU builds
-    (no Triton) use the V1 runner already."""
-    os.environ.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")
+class Setting(Protocol):
+    """A sampler with its arguments, temperature and order (tasks.config.sampling.SamplerSetting)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def args(self) -> Mapping[str, Any]: ...
+    @property
+    def temperature(self) -> float: ...
+    @property
+    def order(self) -> str: ...
 
 
 class SamplerArgs(BaseModel):
@@ -42,6 +49,9 @@ class SamplerArgs(BaseModel):
 class Sampler(ABC):
     Args: ClassVar[type[SamplerArgs]] = SamplerArgs
     stateful: ClassVar[bool] = False
+    # The backend a sampler needs, if any: one that holds two models in a process (EAD: hf; an
+    # in-process vLLM engine is one per process).
+    backend: ClassVar[str | None] = None
 
     def __init__(self, args: SamplerArgs) -> None:
         self.args = args
@@ -57,15 +67,33 @@ class Sampler(ABC):
     def observe(self, state: Any, token: int) -> None:  # noqa: B027 - stateless samplers ignore it
         """The sequence drew `token` from the scores `warp` returned last for it."""
 
+    def models(self) -> list[str]:
+        """Further models of params.yaml this sampler decodes with (none: it only warps scores)."""
+        return []
+
+    def decode(
+        self,
+        engines: Sequence[Any],
+        prompt_ids: list[list[int]],
+        setting: Setting,
+        max_tokens: int,
+        stop: Sequence[str],
+        seed: int,
+    ) -> list[Any]:
+        """Its own decode loop over the engine of the model it is used with, then one engine per
+        `models()`; each result has `text` and `large_share` (the share of tokens the further
+        models drew). Only for samplers with `models()`."""
+        raise NotImplementedError(f"{type(self).__name__} warps one engine's scores; it has no decode loop")
+
 
 SAMPLERS: Registry[type[Sampler]] = Registry("sampler")
 
 
-def build(setting: SamplerSetting) -> Sampler:
+def build(setting: Setting) -> Sampler:
     """The sampler of a setting, its arguments validated (a one-line error naming the argument)."""
     cls = SAMPLERS.get(setting.name)
     try:
-        return cls(cls.Args.model_validate(setting.args))
+        return cls(cls.Args.model_validate(dict(setting.args)))
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -74,9 +102,7 @@ def build(setting: SamplerSetting) -> Sampler:
         raise InfopipeError(f"sampler {setting.name}", f"{where}: {problem}" if where else problem) from None
 
 
-def process(
-    scores: torch.Tensor, sampler: Sampler, setting: SamplerSetting, states: Sequence[Any]
-) -> torch.Tensor:
+def process(scores: torch.Tensor, sampler: Sampler, setting: Setting, states: Sequence[Any]) -> torch.Tensor:
     """Temperature and truncation in the setting's order, on float32 scores [rows, vocab]."""
     scaled = scores / setting.temperature
     if setting.order == "temperature_first":

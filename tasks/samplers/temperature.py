@@ -5,7 +5,7 @@ from typing import Any
 
 import torch
 
-from tasks.decoding.base import SAMPLERS, Sampler
+from tasks.samplers.base import SAMPLERS, Sampler
 
 
 @SAMPLERS.register("temperature")

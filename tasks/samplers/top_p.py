@@ -6,7 +6,7 @@ from typing import Annotated, Any
 import torch
 from pydantic import Field
 
-from tasks.decoding.base import SAMPLERS, Sampler, SamplerArgs, keep_sorted
+from tasks.samplers.base import SAMPLERS, Sampler, SamplerArgs, keep_sorted
 
 
 class TopPArgs(SamplerArgs):

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import torch
 from pydantic import Field
 
-from tasks.decoding.base import SAMPLERS, Sampler, SamplerArgs, keep_sorted
+from tasks.samplers.base import SAMPLERS, Sampler, SamplerArgs, keep_sorted
 
 
 class TypicalArgs(SamplerArgs):

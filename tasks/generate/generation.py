@@ -8,9 +8,9 @@ from statistics import fmean
 
 import polars as pl
 
-from tasks.config import GenerateConfig
 from tasks.engines import Engine, Generation
 from tasks.errors import InfopipeError
+from tasks.generate.config import GenerateConfig
 from tasks.io import read_text
 from tasks.stats import mean_with_ci
 

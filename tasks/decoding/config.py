@@ -1,0 +1,64 @@
+"""Section `decoding` of params.yaml: models x sampler settings on lm-eval benchmarks and on prose
+continuation (stage `decoding`; reference/algorithms.md Job 4)."""
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from tasks.config import EngineParams, ModelName, PositiveInt, Seed, Strict
+from tasks.decoding.benchmarks import BENCHMARKS
+from tasks.samplers import SamplerSetting
+
+
+class DecodingSetting(SamplerSetting):
+    """One sampler setting of the `decoding` grid; `models` narrows it to some of the grid's
+    models (EAD needs a small model sharing the large one's tokenizer)."""
+
+    models: list[ModelName] = []
+
+
+class ProseConfig(Strict):
+    """Open-ended continuation of real prose (stage `corpus` chunks, Austen and Reuters)."""
+
+    sources: list[str] = ["janeausten", "reuters"]
+    prefixes: PositiveInt = 24  # per source
+    prefix_words: PositiveInt = 32
+    max_tokens: PositiveInt = 96
+    models: list[ModelName] = []  # of decoding.models; [] = all
+
+
+class DecodingConfig(Strict):
+    """Stage `decoding`: models x sampler settings on lm-eval benchmarks (world QA and a
+    reasoning-style one) and on prose continuation (reference/algorithms.md Job 4)."""
+
+    models: list[ModelName] = ["smollm2-135m-instruct"]
+    # A factory: a setting's default consults the sampler registry.
+    settings: list[DecodingSetting] = Field(default_factory=lambda: [DecodingSetting(name="greedy")])
+    benchmarks: list[Annotated[str, BENCHMARKS.checked()]] = ["world_qa", "arithmetic"]
+    questions: PositiveInt = 64  # per benchmark
+    answer_tokens: PositiveInt = 24
+    prose: ProseConfig = ProseConfig()
+    judge: ModelName = "smollm2-135m-instruct"  # scores prose continuations (perplexity)
+    bootstrap: PositiveInt = 1000
+    seed: Seed = 0
+
+    @model_validator(mode="after")
+    def _grid(self) -> "DecodingConfig":
+        for name in ("models", "settings"):
+            if not getattr(self, name):
+                raise ValueError(f"{name} is empty")
+        labels = [(tuple(s.models), s.label) for s in self.settings]
+        if len(set(labels)) != len(labels):
+            raise ValueError("settings: two settings share a sampler, arguments and models")
+        for i, s in enumerate(self.settings):
+            stray = sorted(set(s.models) - set(self.models))
+            if stray:
+                raise ValueError(f"settings.{i}.models: {stray[0]!r} is not in decoding.models")
+        stray = sorted(set(self.prose.models) - set(self.models))
+        if stray:
+            raise ValueError(f"prose.models: {stray[0]!r} is not in decoding.models")
+        return self
+
+
+class DecodingParams(EngineParams):
+    decoding: DecodingConfig = Field(default_factory=DecodingConfig)
