@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from tasks.errors import InfopipeError
+from tasks.errors import InfopipeError, first_line
 from tasks.io import read_text
 from tasks.params import load_params
 
@@ -75,7 +75,7 @@ def load(path: Path = PREFECT_YAML) -> dict[str, Deployment]:
     try:
         raw = yaml.safe_load(read_text(path))
     except yaml.YAMLError as err:
-        raise InfopipeError(str(path), f"invalid YAML: {str(err).splitlines()[0]}") from None
+        raise InfopipeError(str(path), f"invalid YAML: {first_line(err)}") from None
     entries = raw.get("deployments") if isinstance(raw, dict) else None
     if not isinstance(entries, list):
         raise InfopipeError(str(path), "expected a list of deployments under `deployments`")

@@ -19,7 +19,7 @@ from typing import Any
 from ruamel.yaml import YAML, YAMLError
 from ruamel.yaml.comments import CommentedSeq
 
-from tasks.errors import InfopipeError
+from tasks.errors import InfopipeError, first_line
 
 CODE = ("flows", "tasks")  # the top-level packages whose files are code deps
 CLI = "flows.cli"  # `infopipe run <name>` runs this, which imports flows.<name> by a string table
@@ -204,7 +204,7 @@ def _load(root: Path) -> tuple[Path, Any]:
     try:
         doc = _yaml().load(path)
     except YAMLError as err:
-        raise InfopipeError(str(path), f"not valid YAML: {str(err).splitlines()[0]}") from None
+        raise InfopipeError(str(path), f"not valid YAML: {first_line(err)}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("stages"), dict):
         raise InfopipeError(str(path), "no 'stages' mapping")
     return path, doc

@@ -75,7 +75,7 @@ def _sampling_kwargs(sampling: SamplingConfig) -> dict[str, Any]:
 
 
 def _sampler_processor(setting: Any) -> Any:
-    """A tasks/decoding sampler as a transformers logits processor (one per generate call)."""
+    """A tasks/samplers sampler as a transformers logits processor (one per generate call)."""
     from transformers import LogitsProcessor, LogitsProcessorList
 
     sampler = build(setting)

@@ -6,7 +6,7 @@ from typing import Any
 
 import polars as pl
 
-from tasks.errors import InfopipeError
+from tasks.errors import InfopipeError, first_line
 
 ROWS = 20
 COLUMNS = 16
@@ -44,7 +44,7 @@ def preview(path: Path, rows: int = ROWS, columns: int = COLUMNS) -> Preview:
         count = int(lazy.select(pl.len()).collect().item())
         head = lazy.select(names[:columns]).head(rows).collect()
     except (pl.exceptions.PolarsError, OSError) as err:
-        raise InfopipeError(str(path), f"not a readable parquet table ({str(err).splitlines()[0]})") from None
+        raise InfopipeError(str(path), f"not a readable parquet table ({first_line(err)})") from None
     return Preview(path, count, names, [[cell(v) for v in row] for row in head.iter_rows()])
 
 

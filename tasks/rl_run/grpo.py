@@ -14,7 +14,7 @@ from typing import Any
 
 from tasks.checkpoints.prompts import Item
 from tasks.config import ModelSpec
-from tasks.errors import InfopipeError
+from tasks.errors import InfopipeError, first_line
 from tasks.hf import builder, loader
 from tasks.rl_run.config import RlRunConfig
 
@@ -71,7 +71,7 @@ def arguments(config: RlRunConfig, out: Path) -> Any:
     try:
         return GRPOConfig(**(settings | config.trl))
     except (TypeError, ValueError) as err:
-        raise InfopipeError("rl_run.trl", str(err).splitlines()[0]) from None
+        raise InfopipeError("rl_run.trl", first_line(err)) from None
 
 
 def train(

@@ -43,6 +43,7 @@ def test_self_information_equals_a_direct_transformers_computation(hf_params):
     assert scores[zugosa] > scores[zugosa + 1]  # a rare name carries more than "started"
 
 
+@pytest.mark.slow  # ~25 s: their scores are checked against transformers in the default run
 @pytest.mark.parametrize("method", [SelectiveContext, LLMLingua1])
 def test_perplexity_baselines_compress_on_vllm(params, method):
     compressor = method(params)

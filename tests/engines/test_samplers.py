@@ -12,9 +12,10 @@ from ..unit.test_samplers import REFERENCES
 PROMPT = "The best thing about a long weekend is"
 DRAWS = 1500  # vLLM on two cores: ~10 ms a request, so ~20 s a setting
 SLOW = pytest.mark.slow
-# ~90 s each on two cores: one in the default run, the others in `make test-slow`.
+# ~45-90 s each on two cores: all in `make test-slow` (the default run checks every processor
+# against transformers' warpers and oracles, and the stateful ones inside vLLM).
 SETTINGS = [
-    SamplerSetting(name="typical", args={"tau": 0.5}),
+    pytest.param(SamplerSetting(name="typical", args={"tau": 0.5}), marks=SLOW),
     pytest.param(
         SamplerSetting(name="top_h", args={"alpha": 0.4}, temperature=2.0, order="truncation_first"),
         marks=SLOW,

@@ -13,15 +13,13 @@ import pytest
 import torch
 
 from flows.checkpoints import checkpoints
-from flows.models import models
 from flows.rl_run import rl_run
-from flows.world import world
 from tasks import tracking
 from tasks.engines import close_engines, open_engine
 from tasks.params import load_params
 
 from ..conftest import ROOT
-from .conftest import MICRO, fresh_workdir
+from .conftest import MICRO, fresh_workdir, with_family
 
 MINI = [
     *MICRO,
@@ -32,7 +30,6 @@ MINI = [
     "rl_run.prompts_per_step=2",
     "rl_run.generations=2",
     "rl_run.max_tokens=4",
-    "training.checkpoints=4",  # steps 2, 5, 8, 10
     "checkpoints.series=data/models/world-s/checkpoints",
     "checkpoints.like=world-s",
     "checkpoints.prompts=3",
@@ -44,12 +41,11 @@ MINI = [
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, prefect_harness):
+def run(tmp_path_factory, family):
     workdir = tmp_path_factory.mktemp("checkpoints")
     with fresh_workdir(workdir):
         params_file = str(ROOT / "params.yaml")
-        world(params_file=params_file, overrides=MINI)
-        models(params_file=params_file, overrides=MINI, only=["world-s"])
+        with_family(family, workdir)  # world-s's training checkpoints: steps 2, 5, 8, 10
         trained = rl_run(params_file=params_file, overrides=MINI)
         metrics = checkpoints(params_file=params_file, overrides=MINI)
         yield workdir, trained, metrics

@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from ..conftest import ROOT
 
 
@@ -40,6 +42,9 @@ def test_params_prints_resolved_config():
     assert '"backend": "hf"' in done.stdout
 
 
+# ~45 s (a user's process: imports, its own Prefect server, SmolLM2); the default run checks errors
+# raised inside flows in-process (tests/flows/test_bad_inputs.py, kind "model").
+@pytest.mark.slow
 def test_runtime_error_inside_the_flow_is_one_line(tmp_path, model_overrides):
     """Errors found only once the model is loaded (here: a prompt longer than the context)."""
     long = "word " * 2100

@@ -14,7 +14,9 @@ from tasks import tracking
 from ..conftest import ROOT
 from .conftest import fresh_workdir
 
-METHODS = ["llmlingua2", "random_drop", "truncate", "selective_context", "llmlingua1", "llmlingua_pkg"]
+# The perplexity baselines (selective_context, llmlingua1) are checked against transformers in
+# tests/compression/test_scorers.py and compress on vLLM there (slow): left out here for time.
+METHODS = ["llmlingua2", "random_drop", "truncate", "llmlingua_pkg"]
 MINI = [
     "world.train.organisations=20",
     "world.heldout.organisations=4",

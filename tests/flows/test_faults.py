@@ -55,6 +55,7 @@ def _cell_runs(name_prefix: str) -> list:
     return asyncio.run(read())
 
 
+@pytest.mark.slow  # ~25 s: three tries with their back-off policy on the dummy engine
 def test_an_engine_that_dies_mid_cell_is_retried_and_one_that_keeps_dying_fails_only_its_cells(
     tmp_path, monkeypatch, model_overrides
 ):

@@ -85,6 +85,7 @@ def test_one_mlflow_child_run_per_cell(run):
     assert {r["params"]["compressor"] for r in children} == {"world-s", "broken"}
 
 
+@pytest.mark.slow  # ~45 s; resume is also checked by the kill -9 test (test_faults, slow) and per job
 def test_a_rerun_after_a_lost_cell_redoes_only_that_cell(run):
     workdir, overrides, _ = run
     parts = workdir / "data/mi_sweep/parts"
@@ -99,6 +100,7 @@ def test_a_rerun_after_a_lost_cell_redoes_only_that_cell(run):
     assert pl.read_parquet(workdir / "data/mi_sweep/cells.parquet").equals(before)
 
 
+@pytest.mark.slow  # ~30 s (make test-slow): the reference check of prefix-cached scoring
 def test_prefix_cached_scores_equal_uncached_and_the_hf_reference(run):
     workdir, overrides, _ = run
     with fresh_workdir(workdir):
@@ -121,6 +123,7 @@ def test_prefix_cached_scores_equal_uncached_and_the_hf_reference(run):
     assert scores["cached"].others == [pytest.approx(r, rel=1e-3, abs=1e-3) for r in scores["hf"].others]
 
 
+@pytest.mark.slow  # ~15 s (make test-slow)
 def test_sampled_notes_score_as_the_compressor_generated_them(run):
     """log p(z | x, q) of the sampled ids (stop token included) is the generation's own log-prob."""
     workdir, overrides, _ = run

@@ -39,7 +39,9 @@ def test_family_models_and_checkpoints_are_hf_directories(family):
         assert config["model_type"] == "llama" and config["head_dim"] == 64
         assert config["vocab_size"] == 400 and (model / "tokenizer.json").is_file()
         steps_saved = sorted(int(p.name.split("-")[1]) for p in (model / "checkpoints").iterdir())
-        assert steps_saved == [steps // 2, steps] == metrics["checkpoints"][name]
+        assert (
+            steps_saved == metrics["checkpoints"][name] and len(steps_saved) == 4 and steps_saved[-1] == steps
+        )
     assert metrics["parameters"]["world-m"] > 2 * metrics["parameters"]["world-s"]
 
 
