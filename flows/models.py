@@ -6,8 +6,9 @@
   on held-out documents, role by role, through the inference engine.
 
 Produces data/models/<name>/ (HF format; trained ones with checkpoints/step-NNNNNN/),
-data/models/scores.parquet, reports/models/{metrics.json, loss/<name>.json, loss.png} and an
-MLflow run in experiment `models` with one child run per trained model (its loss curve).
+data/models/scores.parquet, reports/models/{metrics.json, loss/<name>.json, loss.png,
+curves/<name>.json, curves.png} (held-out reading at every checkpoint) and an MLflow run in
+experiment `models` with one child run per trained model (its loss and reading curves).
 
 CPU:  infopipe run models              (or `dvc repro models`; needs the `world` stage)
 GPU:  nothing to make: models are Hugging Face ids.
@@ -24,6 +25,7 @@ from flows.runtime import run_tags
 from tasks import tracking
 from tasks.models.build import build_gguf
 from tasks.models.config import ModelsParams
+from tasks.models.curve import curve_probes
 from tasks.models.family import (
     build_tokenizer,
     family_metrics,
@@ -59,7 +61,9 @@ def models(
         return {}
     world = read_world()
     exclude = heldout_names(world)
-    docs = from_tables(world, "heldout")[: params.training.eval_documents]
+    heldout = from_tables(world, "heldout")
+    docs = heldout[: params.training.eval_documents]
+    probes = curve_probes(heldout[: params.training.curve_documents], params.training.seed)
     out = JobOutputs(JOB)
     tracked = {"training": params.training.model_dump(), "world": params.world.model_dump()}
     with tracking.flow_run(
@@ -70,15 +74,22 @@ def models(
         for name in family:  # all training before any scoring: an in-process vLLM pins threads
             with run.child(f"train-{name}", params.models[name].model_dump()) as child:
                 trained[name] = train(
-                    name, params, exclude, lambda p, c=child: c.log_metrics(p, step=int(p["step"]))
+                    name, params, exclude, lambda p, c=child: c.log_metrics(p, step=int(p["step"])), probes
                 )
+                for point in trained[name].reading:
+                    child.log_metrics({f"reading.{k}": v for k, v in point.items()}, step=int(point["step"]))
         scores = {name: score(params, name, docs) for name in family}
         metrics = family_metrics(trained, scores)
         files = [
             out.table("scores", pl.concat(scores.values())),
             out.metrics(metrics),
+            *out.curves("loss", {n: t.curve for n, t in trained.items()}, "step", "loss", "training loss"),
             *out.curves(
-                "loss", {n: t.curve for n, t in trained.items()}, "step", "loss", "training loss (answers)"
+                "curves",
+                {n: t.reading for n, t in trained.items()},
+                "step",
+                "single_hop",
+                f"held-out single-hop exact match ({len(probes)} questions)",
             ),
         ]
         run.log_metrics({f"{key}.{name}": v for name, r in metrics["roles"].items() for key, v in r.items()})

@@ -19,6 +19,10 @@ def _environment(config: EngineConfig) -> None:
     # vLLM 0.32 defaults to Model Runner V2 where Triton exists (CUDA), whose processor interface
     # differs; CPU builds (no Triton) run the V1 runner already.
     os.environ.setdefault("VLLM_USE_V2_MODEL_RUNNER", "0")
+    # An engine start reconfigures Python logging (dictConfig) under logging's module lock; inside a
+    # Prefect run that deadlocks with Prefect's log and event workers, which need the same lock while
+    # dictConfig waits for them (seen: stage `models` hung in LLM.__init__). Prefect keeps logging.
+    os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")
     if config.in_process:
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     # Without an explicit KV cache size the CPU engine refuses to start beside other processes.

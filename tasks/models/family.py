@@ -1,6 +1,7 @@
 """The self-trained family: its shared tokenizer and one model per `train` recipe of params.yaml."""
 
 import itertools
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,11 @@ from tasks.config import ModelSpec, config_hash
 from tasks.engines import close_engines, open_engine
 from tasks.hf import builder, loader
 from tasks.io import atomic_path
-from tasks.models.config import BLOCKS, ModelsParams
+from tasks.models.config import BLOCKS, ModelsParams, TrainingConfig
+from tasks.models.curve import reading
 from tasks.models.evaluate import evaluate, summarize
-from tasks.models.train import Trained, fresh_samples, train
+from tasks.models.formats import Probe
+from tasks.models.train import Curriculum, Trained, fresh_samples, train
 from tasks.world.document import Document
 
 PROMPTS = ("document", *BLOCKS)
@@ -30,12 +33,16 @@ def trained_models(params: ModelsParams) -> dict[str, ModelSpec]:
 
 
 def build_tokenizer(params: ModelsParams, exclude: set[str]) -> Path:
-    """Byte-level BPE learned from fresh training samples (all roles), saved at training.tokenizer."""
+    """Byte-level BPE learned from fresh training samples (every phase's share), saved at
+    training.tokenizer."""
     config = params.training
-    stream = fresh_samples(params.world, config, config.seed, exclude)
     texts = [
         "".join(text for text, _ in segments)
-        for segments in itertools.islice(stream, config.tokenizer_documents)
+        for i, phase in enumerate(config.phases)
+        for segments in itertools.islice(
+            fresh_samples(params.world, phase, f"{config.seed}/tokenizer/{i}", exclude),
+            max(1, round(config.tokenizer_documents * phase.share)),
+        )
     ]
     max_len = max((s.max_model_len for s in trained_models(params).values()), default=512)
     out = Path(config.tokenizer)
@@ -44,22 +51,30 @@ def build_tokenizer(params: ModelsParams, exclude: set[str]) -> Path:
     return out
 
 
-def train_member(name: str, params: ModelsParams, exclude: set[str], on_log: Any = None) -> Trained:
-    """Train the family model `name` into its path; its data stream and init follow training.seed."""
+def member_seed(training: TrainingConfig, name: str) -> int:
+    """A member's seed: training.seed plus a number from its name, so that adding or removing a
+    member leaves the others' data and initialisation as they were."""
+    return training.seed + zlib.crc32(name.encode()) % 1_000_003
+
+
+def train_member(
+    name: str, params: ModelsParams, exclude: set[str], on_log: Any = None, probes: list[Probe] | None = None
+) -> Trained:
+    """Train the family model `name` into its path; held-out `probes` are read at each checkpoint."""
     spec = params.models[name]
     assert spec.train and spec.path  # guaranteed by ModelSpec validation
     tokenizer = loader.load_plain_tokenizer(Path(params.training.tokenizer))
-    seed = params.training.seed + sorted(params.models).index(name)
-    samples = fresh_samples(params.world, params.training, seed, exclude)
+    seed = member_seed(params.training, name)
     return train(
         spec.train,
         params.training,
         tokenizer,
-        samples,
+        Curriculum(params.world, params.training, seed, exclude),
         Path(spec.path),
         spec.max_model_len,
         seed,
         on_log or (lambda _: None),
+        (lambda _, model: reading(model, tokenizer, probes)) if probes else None,
     )
 
 
@@ -73,15 +88,29 @@ def score_member(params: ModelsParams, name: str, docs: list[Document]) -> pl.Da
         close_engines()
 
 
+HEADLINE = (
+    "single_hop_accuracy",
+    "no_context_accuracy",
+    "multi_hop_accuracy",
+    "name_accuracy",
+    "notes_answer_rate",
+    "keep_variation_rate",
+    "keep_answer_retention",
+    "entity_recall",
+)
+
+
 def family_metrics(trained: dict[str, Trained], scores: dict[str, pl.DataFrame]) -> dict[str, Any]:
     """reports/models/metrics.json: each headline a map from model name to a value."""
     summaries = {name: summarize(frame) for name, frame in scores.items()}
-    headline = ("single_hop_accuracy", "no_context_accuracy", "entity_recall", "multi_hop_accuracy")
+    questions = {int(s["eval_questions"]) for s in summaries.values()}
     return {
-        **{key: {name: s[key] for name, s in summaries.items()} for key in headline},
+        **{key: {name: s[key] for name, s in summaries.items()} for key in HEADLINE},
+        "eval_questions": min(questions) if questions else 0,
         "parameters": {name: t.parameters for name, t in trained.items()},
         "train_steps": {name: t.steps for name, t in trained.items()},
         "train_tokens": {name: t.tokens for name, t in trained.items()},
+        "train_seconds": {name: t.seconds for name, t in trained.items()},
         "final_loss": {name: t.curve[-1]["loss"] for name, t in trained.items()},
         "checkpoints": {name: [step for step, _ in t.checkpoints] for name, t in trained.items()},
         "roles": summaries,

@@ -5,22 +5,21 @@ A training sample is one document followed by several role blocks, e.g.
 
     Document: <text>
     Question: Who founded Kalo Systems?
-    Answer: Bara Tinth                     <- loss on " Bara Tinth\\n" only
-    Entities: Kalo Systems; Bara Tinth; ... <- loss on the list
+    Answer: Bara Tinth                     <- a target: " Bara Tinth\\n"
+    Entities: Kalo Systems; Bara Tinth; ... <- a target: the list
 
 so that the document's tokens are paid for once. The first block is exactly the role's prompt.
+Training weighs the loss on every token and the loss on targets (TrainingConfig.loss).
 """
 
 import random
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from tasks import prompts
-from tasks.world.document import QUESTIONS, Document
+from tasks.world.document import SINGLE_HOP, Document
 
 Segment = tuple[str, bool]  # text, whether it carries loss
-SINGLE_HOP = tuple(kind for kind, (_, _, supports) in QUESTIONS.items() if len(supports) == 1)
-MULTI_HOP = tuple(kind for kind in QUESTIONS if kind not in SINGLE_HOP)
 
 
 def known_single_hop(kinds: list[str]) -> None:
@@ -54,15 +53,16 @@ def targets(doc: Document, role: str, rng: random.Random) -> list[tuple[dict[str
 
 
 def sample(
-    doc: Document, rng: random.Random, blocks: Mapping[str, float], document_share: float
+    doc: Document, rng: random.Random, blocks: Mapping[str, float], kinds: Collection[str] | None = None
 ) -> list[Segment]:
-    """One training sample; `blocks` are expected counts per role (1.5: one, a second half the time)."""
-    if rng.random() < document_share:
-        return [(prompts.load("document").render(document=doc.text), True)]
+    """One training sample; `blocks` are expected counts per role (1.5: one, a second half the time);
+    answer blocks ask only questions of `kinds` when given."""
     chosen = []
     for role, expected in blocks.items():
         count = int(expected) + int(rng.random() < expected % 1)
         pool = targets(doc, role, rng)
+        if role == "answer" and kinds is not None:
+            pool = [pair for pair, q in zip(pool, doc.questions, strict=True) if q.kind in kinds]
         chosen += [(role, fields, target) for fields, target in rng.sample(pool, min(count, len(pool)))]
     rng.shuffle(chosen)
     segments: list[Segment] = [(prompts.CONTEXT.format(document=doc.text), False)]
@@ -73,13 +73,15 @@ def sample(
 
 @dataclass(frozen=True)
 class Probe:
-    """One held-out prompt with its gold answer."""
+    """One held-out prompt with its gold output, and the answers that output should contain."""
 
     role: str  # a prompt name, or answer_no_context
     kind: str  # question kind, or the role again
     doc_id: str
     prompt: str
     gold: str
+    answers: tuple[str, ...] = ()  # notes: the question's answer; keep: every single-hop answer
+    document: str = ""  # keep: the text an extractive output takes its words from
 
 
 def probes(doc: Document, rng: random.Random) -> list[Probe]:
@@ -90,12 +92,16 @@ def probes(doc: Document, rng: random.Random) -> list[Probe]:
             prompt = prompts.load("answer").render(document=text, question=q.text)
             out.append(Probe(role, q.kind, doc.doc_id, prompt, q.answer))
         if q.kind == "founder" or q.hops > 1:  # notes for one single-hop and every multi-hop question
-            out.append(
-                Probe("notes", q.kind, doc.doc_id, _prompt("notes", doc, question=q.text), doc.notes(q))
-            )
+            notes = _prompt("notes", doc, question=q.text)
+            out.append(Probe("notes", q.kind, doc.doc_id, notes, doc.notes(q), answers=(q.answer,)))
+    single_hop = tuple(q.answer for q in doc.questions if q.hops == 1)
     for role in ("entities", "relation", "keep"):
         for fields, gold in targets(doc, role, rng)[:1]:
-            out.append(Probe(role, role, doc.doc_id, _prompt(role, doc, **fields), gold))
+            prompt = _prompt(role, doc, **fields)
+            if role == "keep":  # scored for keeping the answers, extractively
+                out.append(Probe(role, role, doc.doc_id, prompt, gold, single_hop, doc.text))
+            else:
+                out.append(Probe(role, role, doc.doc_id, prompt, gold))
     return out
 
 

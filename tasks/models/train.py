@@ -1,12 +1,14 @@
-"""Train one model of the family from scratch on fresh world samples (loss on answers only).
+"""Train one model of the family from scratch on fresh world samples.
 
 Every batch draws new companies with new names, so the model learns to copy unseen strings from
-the document rather than memorise a fixed set; held-out names are never drawn. Settings follow
-reference/feasibility.md: AdamW (0.9, 0.95), decay on matrices, clip 1.0, warmup then cosine,
-bf16 autocast on CPUs that compute bf16 natively (elsewhere it is emulated, ~20x slower than fp32:
-those train in fp32).
+the document rather than memorise a fixed set; held-out names are never drawn. Training runs in
+phases (reading first, then the other roles) and weighs two losses (TrainingConfig.loss).
+Settings follow reference/family.md: AdamW (0.9, 0.95), decay on matrices, clip 1.0, warmup then
+cosine, float32 unless params ask for bf16 autocast (never switched on CPU flags: the same params
+give the same weights on every x86 CPU).
 """
 
+import itertools
 import math
 import random
 import time
@@ -18,35 +20,47 @@ from typing import Any
 from tasks.config import TrainRecipe
 from tasks.hf import builder
 from tasks.io import atomic_path
-from tasks.models.config import TrainingConfig
+from tasks.models.config import LossWeights, Phase, TrainingConfig
 from tasks.models.formats import Segment, sample
 from tasks.world.config import WorldConfig, WorldSplit
 from tasks.world.document import from_company
 from tasks.world.facts import draw_companies
 from tasks.world.render import render
 
-
-def native_bf16() -> bool:
-    """True on CPUs with bf16 instructions (avx512_bf16, amx_bf16); others emulate bf16 slowly."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8")
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 FRESH = WorldSplit(organisations=16, people=32, cities=16, products=16)  # drawn per 16 samples
 
 
 def fresh_samples(
-    world: WorldConfig, training: TrainingConfig, seed: int, exclude: set[str]
+    world: WorldConfig, phase: Phase, seed: int | str, exclude: set[str]
 ) -> Iterator[list[Segment]]:
-    """An endless stream of training samples about newly drawn companies (never `exclude`d names)."""
+    """An endless stream of one phase's samples about newly drawn companies (never `exclude`d names)."""
     rng = random.Random(seed)
+    distractors = world.distractors if phase.distractors is None else phase.distractors
+    boilerplate = world.boilerplate if phase.boilerplate is None else phase.boilerplate
     while True:
         for company in draw_companies(rng, "train", FRESH, set(exclude)):
-            doc = from_company("fresh", company, render(company, rng, world.distractors, world.boilerplate))
-            yield sample(doc, rng, training.blocks, training.document_share)
+            doc = from_company("fresh", company, render(company, rng, distractors, boilerplate))
+            yield sample(doc, rng, phase.blocks, phase.kinds)
+
+
+def phase_ends(training: TrainingConfig, steps: int) -> list[int]:
+    """The step at which each phase ends (the last one at `steps`)."""
+    ends = [round(steps * share) for share in itertools.accumulate(p.share for p in training.phases)]
+    return [*ends[:-1], steps]
+
+
+class Curriculum:
+    """The samples of each step: phase i draws from its own stream, seeded from (seed, i)."""
+
+    def __init__(self, world: WorldConfig, training: TrainingConfig, seed: int, exclude: set[str]) -> None:
+        self.streams = [
+            fresh_samples(world, phase, f"{seed}/{i}", exclude) for i, phase in enumerate(training.phases)
+        ]
+        self.training = training
+
+    def batch(self, step: int, steps: int, size: int) -> list[list[Segment]]:
+        phase = next(i for i, end in enumerate(phase_ends(self.training, steps)) if step < end)
+        return [next(self.streams[phase]) for _ in range(size)]
 
 
 def encode(batch: list[list[Segment]], tokenizer: Any, max_len: int) -> dict[str, Any]:
@@ -84,18 +98,28 @@ def encode(batch: list[list[Segment]], tokenizer: Any, max_len: int) -> dict[str
     }
 
 
-def answer_loss(model: Any, batch: dict[str, Any]) -> Any:
-    """Next-token cross-entropy on labelled positions only; the LM head skips the others
-    (most positions are the document: about a fifth of the step time saved)."""
+def weighted_loss(model: Any, batch: dict[str, Any], weights: LossWeights) -> Any:
+    """tokens * mean next-token cross-entropy over every token + targets * mean over the labelled
+    (target) positions. With no weight on tokens the LM head runs on the targets only (most
+    positions are the document: about a fifth of the step time saved)."""
     import torch.nn.functional as F
 
     hidden = model.model(
         input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]
-    ).last_hidden_state
-    target = batch["labels"][:, 1:]
-    keep = target != -100
-    logits = model.lm_head(hidden[:, :-1][keep])
-    return F.cross_entropy(logits.float(), target[keep])
+    ).last_hidden_state[:, :-1]
+    labels = batch["labels"][:, 1:]
+    if not weights.tokens:
+        keep = labels != -100
+        return weights.targets * F.cross_entropy(model.lm_head(hidden[keep]).float(), labels[keep])
+    every = batch["attention_mask"][:, 1:].bool()
+    losses = F.cross_entropy(
+        model.lm_head(hidden[every]).float(), batch["input_ids"][:, 1:][every], reduction="none"
+    )
+    loss = weights.tokens * losses.mean()
+    targeted = labels[every] != -100
+    if weights.targets and bool(targeted.any()):  # a sample may draw no block (expected counts < 1)
+        loss = loss + weights.targets * losses[targeted].mean()
+    return loss
 
 
 def learning_rate(step: int, steps: int, peak: float, training: TrainingConfig) -> float:
@@ -118,23 +142,27 @@ class Trained:
     parameters: int
     steps: int
     tokens: int = 0
-    trained_tokens: int = 0  # tokens that carried loss
+    trained_tokens: int = 0  # target tokens (answers and other role outputs)
     seconds: float = 0.0
     curve: list[dict[str, float]] = field(default_factory=list)  # step, loss, lr, tokens
     checkpoints: list[tuple[int, Path]] = field(default_factory=list)
+    reading: list[dict[str, float]] = field(default_factory=list)  # what on_checkpoint measured
 
 
 def train(
     recipe: TrainRecipe,
     training: TrainingConfig,
     tokenizer: Any,
-    samples: Iterator[list[Segment]],
+    samples: Curriculum,
     out_dir: Path,
     max_len: int,
     seed: int,
     on_log: Callable[[dict[str, float]], None] = lambda _: None,
+    on_checkpoint: Callable[[int, Any], dict[str, float]] | None = None,
 ) -> Trained:
-    """Train, save checkpoints under out_dir/checkpoints/step-NNNNNN, then the final model in out_dir."""
+    """Train, save checkpoints under out_dir/checkpoints/step-NNNNNN, then the final model in out_dir.
+
+    `on_checkpoint(step, model)` measures the model at each checkpoint (outside the training time)."""
     import torch
 
     if training.threads:
@@ -154,17 +182,17 @@ def train(
     result = Trained(parameters=sum(p.numel() for p in model.parameters()), steps=recipe.steps)
     saves = checkpoint_steps(recipe.steps, training.checkpoints)
     losses: list[float] = []
-    start = time.perf_counter()
-    model.train()
-    autocast = training.bf16 and native_bf16()
+    autocast = training.precision == "bfloat16"
     with atomic_path(out_dir) as tmp:
         for step in range(recipe.steps):
+            begin = time.perf_counter()
+            model.train()
             lr = learning_rate(step, recipe.steps, recipe.lr, training)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            batch = encode([next(samples) for _ in range(recipe.batch_size)], tokenizer, max_len)
+            batch = encode(samples.batch(step, recipe.steps, recipe.batch_size), tokenizer, max_len)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-                loss = answer_loss(model, batch)
+                loss = weighted_loss(model, batch, training.loss)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), training.clip)
             optimizer.step()
@@ -172,19 +200,19 @@ def train(
             losses.append(loss.item())
             result.tokens += int(batch["attention_mask"].sum())
             result.trained_tokens += int((batch["labels"] != -100).sum())
+            result.seconds += time.perf_counter() - begin
             done = step + 1
             if done % training.log_every == 0 or done == recipe.steps:
                 point = {"step": done, "loss": sum(losses) / len(losses), "lr": lr, "tokens": result.tokens}
                 result.curve.append(point)
                 on_log(point)
                 losses = []
-            if done in saves and done != recipe.steps:
+            if done in saves:
                 path = tmp / "checkpoints" / f"step-{done:06d}"
                 builder.save_model(model, tokenizer, path)
                 result.checkpoints.append((done, out_dir / path.relative_to(tmp)))
-        result.seconds = time.perf_counter() - start
+                if on_checkpoint is not None:
+                    model.eval()
+                    result.reading.append({"step": done, **on_checkpoint(done, model)})
         builder.save_model(model, tokenizer, tmp)
-        if recipe.steps in saves:  # the final step is part of the series too
-            builder.save_model(model, tokenizer, tmp / "checkpoints" / f"step-{recipe.steps:06d}")
-            result.checkpoints.append((recipe.steps, out_dir / "checkpoints" / f"step-{recipe.steps:06d}"))
     return result

@@ -39,6 +39,8 @@ QUESTIONS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ("makes", "headquartered_in"),
     ),
 }
+SINGLE_HOP = tuple(kind for kind, (_, _, supports) in QUESTIONS.items() if len(supports) == 1)
+MULTI_HOP = tuple(kind for kind in QUESTIONS if kind not in SINGLE_HOP)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ MICRO = [
     "models.world-s.train.steps=10",
     "models.world-m.train.steps=12",
     "models.world-m.train.hidden=128",
+    "models.world-m.train.head_dim=64",
     "models.world-s.max_model_len=1024",  # the micro vocabulary makes prompts long
     "models.world-m.max_model_len=1024",
 ]

@@ -11,11 +11,14 @@ import pytest
 import yaml
 
 from flows.cli import FLOWS, flow_module
+from flows.params import read
+from tasks.config.models import model_refs
 from tasks.params import Params
 
 from ..conftest import MODEL_CACHE, ROOT
 
 # Outputs at the top of reports/: the page over every job (stage `report`).
+SHARED = ("profile", "models", "engine")  # sections every stage loads; a stage's own name its models
 TOP_LEVEL = {"report": ("reports/index.md", "reports/index.html", "reports/regressions.md")}
 
 
@@ -26,8 +29,10 @@ def test_stage_names_match_flows_and_params_sections():
         assert stage["cmd"] == f"infopipe run {name}"
         assert f"flows/{name}.py" in stage["deps"]
         assert name in Params.model_fields
-        # A stage's params are exactly the sections its flow loads (its <Job>Params; the profile is a tag).
-        assert set(stage["params"]) == set(flow_module(name).PARAMS.model_fields) - {"profile"}, name
+        # A stage's params are exactly the sections its flow loads (its <Job>Params; the profile is a
+        # tag), `models` narrowed to the members it names.
+        sections = {param.split(".")[0] for param in stage["params"]}
+        assert sections == set(flow_module(name).PARAMS.model_fields) - {"profile"}, name
         for out in stage.get("outs", []):  # DVC-cached data, or a report kept in git
             if isinstance(out, dict):
                 path, options = next(iter(out.items()))
@@ -38,6 +43,30 @@ def test_stage_names_match_flows_and_params_sections():
         for metrics in stage.get("metrics", []):
             path, options = next(iter(metrics.items()))
             assert path.startswith(f"reports/{name}/") and options == {"cache": False}
+
+
+def test_each_stage_depends_on_the_family_members_it_names():
+    """A change to one member re-runs the stages that use it, not every stage below `models`."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    made = {out for out in stages["models"]["outs"] if isinstance(out, str)}
+    assert "data/models" not in made  # one folder per member, so each has its own hash
+    for name, stage in stages.items():
+        if name == "models":
+            assert "models" in stage["params"]  # it makes them all
+            continue
+        module = flow_module(name)
+        params = read(module.PARAMS, ROOT / "params.yaml", [])
+        named = {
+            ref
+            for section in module.PARAMS.model_fields
+            if section not in SHARED
+            for _, ref in model_refs(getattr(params, section))
+        }
+        assert {p for p in stage["params"] if p.startswith("models")} == {f"models.{n}" for n in named}, name
+        reads = {d for d in stage["deps"] if d.startswith("data/models")}
+        if reads:  # checkpoints reads its models from rl_run: it names world-m for settings only
+            local = {params.models[n].path for n in named} & made
+            assert reads == local, name
 
 
 def test_dvc_metrics_and_plots_show_read_every_committed_file(tmp_path):

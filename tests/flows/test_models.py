@@ -1,6 +1,7 @@
 """The `models` stage: SmolLM2 built from its GGUF (session fixture, through the real flow) and a
 micro family trained, checkpointed, scored on real vLLM and tracked in a real MLflow store."""
 
+import itertools
 import json
 
 import polars as pl
@@ -11,6 +12,7 @@ from flows.models import models
 from flows.world import world
 from tasks.engines import close_engines, open_engine
 from tasks.models.evaluate import SCHEMA
+from tasks.models.family import HEADLINE
 from tasks.params import load_params
 from tasks.samplers import SamplingConfig
 
@@ -49,10 +51,16 @@ def test_family_reports_headline_maps_and_loss_curves(family):
     workdir, metrics, _ = family
     reports = workdir / "reports/models"
     assert json.loads((reports / "metrics.json").read_text()) == metrics
-    for key in ("single_hop_accuracy", "no_context_accuracy", "entity_recall", "parameters"):
+    for key in (*HEADLINE, "parameters", "train_seconds"):
         assert set(metrics[key]) == set(FAMILY)
-    for key in ("single_hop_accuracy", "no_context_accuracy", "entity_recall"):
+    for key in HEADLINE:  # each a fraction, member -> value
         assert all(0.0 <= value <= 1.0 for value in metrics[key].values())
+    assert metrics["eval_questions"] == 3 * 6  # single-hop questions per member
+    # Reading at every checkpoint, by question kind, measured on the model in training.
+    reading = json.loads((reports / "curves/world-s.json").read_text())
+    assert [p["step"] for p in reading] == metrics["checkpoints"]["world-s"]
+    assert {"single_hop", "names", "founder", "revenue"} <= set(reading[0])
+    assert (reports / "curves.png").read_bytes()[:4] == b"\x89PNG"
     assert metrics["prompts"]["answer"] == "answer-v1"
     curve = json.loads((reports / "loss/world-s.json").read_text())
     assert [p["step"] for p in curve] == [5, 10]
@@ -95,11 +103,12 @@ def test_trained_models_load_in_both_engines_and_agree(family):
 @pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 3: the bar is not reached within the 10-minute budget on two cores "
-    "(reports/models/metrics.json); strict, so meeting it fails here until this marker goes",
+    reason="issue 20: the largest member reads 49% (bar 75%), names 25% (bar 70%) after 3,000 steps "
+    "(reports/models/metrics.json); strict, so meeting the bar fails here until this marker goes",
 )
 def test_the_family_of_params_yaml_meets_the_quality_bar(tmp_path, monkeypatch, prefect_harness):
-    """Issue 3's bar, on held-out entities, for the family exactly as params.yaml trains it."""
+    """Issue 20's bar, on held-out entities, for the family exactly as params.yaml trains it
+    (about an hour on two cores: `make test-slow`)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     params_file = str(ROOT / "params.yaml")
@@ -107,7 +116,9 @@ def test_the_family_of_params_yaml_meets_the_quality_bar(tmp_path, monkeypatch, 
     metrics = models(params_file=params_file, only=["world-s", "world-m", "world-l"])
     by_size = sorted(metrics["parameters"], key=metrics["parameters"].get)
     accuracy = [metrics["single_hop_accuracy"][name] for name in by_size]
-    assert accuracy == sorted(accuracy), f"accuracy does not rise with size: {accuracy}"
-    assert accuracy[-1] >= 0.6, f"the largest answers {accuracy[-1]:.0%} of single-hop questions"
+    assert metrics["eval_questions"] >= 300
+    assert all(a < b for a, b in itertools.pairwise(accuracy)), f"not strictly rising with size: {accuracy}"
+    assert accuracy[-1] - accuracy[0] >= 0.15, accuracy
     assert max(metrics["no_context_accuracy"].values()) <= 0.05  # answers come from the context
-    assert metrics["entity_recall"][by_size[-1]] >= 0.7
+    assert accuracy[-1] >= 0.75, f"the largest answers {accuracy[-1]:.0%} of single-hop questions"
+    assert metrics["name_accuracy"][by_size[-1]] >= 0.7

@@ -51,7 +51,10 @@ def test_override_parses_values_as_yaml_like_dvc():
         ("models.world-s.train.head_dim=16", "head_dim 16 is not one vLLM's CPU attention runs"),
         ("models.world-s.train.hidden=100", "hidden 100 is not a multiple of head_dim 64"),
         ("models.world-s.train.steps=-5", "models.world-s.train.steps"),
-        ("training.blocks.answr=2", "blocks: unknown prompt 'answr'"),
+        ("training.phases=[{share: 1.0, blocks: {answr: 2}}]", "blocks: unknown prompt 'answr'"),
+        ("training.phases=[{share: 0.5, blocks: {answer: 2}}]", "phases: shares sum to 0.5, not 1"),
+        ("training.loss={tokens: 0, targets: 0}", "loss: tokens and targets are both 0"),
+        ("training.precision=fp8", "training.precision"),
         ("training.vocab_size=100", "training.vocab_size"),
     ],
 )

@@ -46,7 +46,7 @@ def test_kept_words_are_the_fact_sentences_in_order_without_function_words(docs)
 
 def test_a_sample_is_the_document_then_blocks_with_loss_on_targets_only(docs):
     rng = random.Random(0)
-    segments = sample(docs[0], rng, {"answer": 3, "entities": 1}, document_share=0.0)
+    segments = sample(docs[0], rng, {"answer": 3, "entities": 1})
     assert segments[0] == (prompts.CONTEXT.format(document=docs[0].text), False)
     trained = [text for text, loss in segments if loss]
     assert len(trained) == 4 and all(t.startswith(" ") and t.endswith("\n") for t in trained)
@@ -60,10 +60,11 @@ def test_a_sample_is_the_document_then_blocks_with_loss_on_targets_only(docs):
     } | {prompts.load("entities").render(document=docs[0].text)}
 
 
-def test_plain_documents_carry_loss_everywhere(docs):
-    assert sample(docs[0], random.Random(0), {"answer": 1}, document_share=0.999) == [
-        (docs[0].text + "\n", True)
-    ]
+def test_a_count_above_the_pool_takes_every_question_once(docs):
+    segments = sample(docs[0], random.Random(0), {"answer": 20})
+    answers = [text.strip() for text, loss in segments if loss]
+    assert len(answers) == len(docs[0].questions)
+    assert sorted(answers) == sorted(q.answer for q in docs[0].questions)
 
 
 def test_probes_cover_every_role_and_no_context_hides_the_document(docs):

@@ -58,3 +58,10 @@ def test_every_vllm_engine_runs_the_v1_model_runner_our_processor_needs(monkeypa
     monkeypatch.delenv("VLLM_USE_V2_MODEL_RUNNER", raising=False)
     vllm_engine._environment(EngineConfig())
     assert vllm_engine.os.environ["VLLM_USE_V2_MODEL_RUNNER"] == "0"
+
+
+def test_vllm_leaves_logging_to_prefect(monkeypatch):
+    """vLLM's dictConfig at engine start deadlocked a Prefect flow run (stage models, 17 min hung)."""
+    monkeypatch.delenv("VLLM_CONFIGURE_LOGGING", raising=False)
+    vllm_engine._environment(EngineConfig())
+    assert vllm_engine.os.environ["VLLM_CONFIGURE_LOGGING"] == "0"
