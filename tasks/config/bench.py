@@ -29,7 +29,15 @@ class DecodingBenchConfig(Strict):
     top_p: Fraction = 0.9  # vLLM's built-in top-p, the baseline every processor is timed against
 
 
+class ModelsBenchConfig(Strict):
+    """`infopipe bench models`: each member's steps are timed on a sample of every training phase and
+    projected to its step budget (None: train every step, as the stage does)."""
+
+    sample_steps: PositiveInt | None = 100
+
+
 class BenchConfig(Strict):
     engine: EngineBenchConfig
+    models: ModelsBenchConfig = ModelsBenchConfig()
     mi: MiBenchConfig | None = None
     decoding: DecodingBenchConfig | None = None

@@ -2,7 +2,10 @@ import json
 
 import pytest
 
+from tasks.params import load_params
+
 from ..conftest import ROOT
+from .conftest import MICRO
 from .test_cli import infopipe
 
 
@@ -51,3 +54,24 @@ def test_bench_decoding_times_every_processor_against_builtin_top_p(tmp_path, mo
                         "mirostat_v2", "top_h"}  # fmt: skip
     assert all(r > 0 for r in figures["processor_vs_builtin_top_p"].values())
     assert figures["tokens_per_run"] == 32
+
+
+def test_bench_models_times_each_phase_and_projects_every_members_budget(tmp_path):
+    out, params = tmp_path / "models.json", str(ROOT / "params.yaml")
+    micro = [arg for setting in MICRO for arg in ("-S", setting)]
+    done = infopipe(
+        "bench", "models", "--params", params, *micro, "-S", "bench.models.sample_steps=2", "--out", str(out),
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(out.read_text())
+    assert set(figures["models"]) == {"world-s", "world-m", "world-l"}
+    steps = load_params(ROOT / "params.yaml", MICRO).models
+    for name, member in figures["models"].items():
+        assert member["steps"] == steps[name].train.steps == sum(p["steps"] for p in member["phases"])
+        projected = sum(p["seconds_per_step"] * p["steps"] for p in member["phases"])
+        assert member["seconds"] == pytest.approx(projected, rel=1e-12)  # the same sum, float order aside
+        assert figures["seconds"][name] == member["seconds"]
+    assert figures["train_seconds"] == pytest.approx(sum(figures["seconds"].values()), rel=1e-12)
+    assert figures["method"] == "projected from 2 timed steps a phase"
+    assert not (tmp_path / "data/models").exists()  # a scratch directory, not the stage's outputs
