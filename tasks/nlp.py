@@ -15,10 +15,10 @@ def _nlp(entities: bool) -> Any:
     return spacy.load(PIPELINE, disable=disabled)
 
 
-def lemmas(texts: list[str]) -> list[list[tuple[str, str]]]:
-    """(token text, lemma) of every non-space token of each text."""
+def lemmas(texts: list[str]) -> list[list[tuple[str, str, int]]]:
+    """(token text, lemma, start char) of every non-space token of each text."""
     return [
-        [(t.text, t.lemma_ or t.text) for t in doc if not t.is_space]
+        [(t.text, t.lemma_ or t.text, t.idx) for t in doc if not t.is_space]
         for doc in _nlp(False).pipe(texts, batch_size=32)
     ]
 

@@ -150,9 +150,15 @@ CASES: list[Case] = [
     ),
     _params(
         "compression_unknown_prompt",
-        "compression.teachers=[{model: world-l, prompt: kep}]",
+        "compression.teachers=[{name: world-l-keep, model: world-l, prompt: kep}]",
         "compression.teachers.0",
         "unknown prompt 'kep'",
+        command="compression",
+    ),
+    _params(
+        "compression_unknown_teacher",
+        "compression.teacher=gpt4",
+        "compression: teacher: 'gpt4' is not one of the teachers",
         command="compression",
     ),
     _params(

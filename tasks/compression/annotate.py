@@ -9,16 +9,19 @@ rejected as not extractive (a whole teacher can be; the paper's filter is relati
 `filter_tails` drops the worst tails as `filter.py` does.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
 from tasks import nlp
+from tasks.compression.truth import Ranges, truth_labels
 
 
 @dataclass(frozen=True)
 class Alignment:
     words: list[str]  # original tokens as written
+    starts: list[int]  # their start characters in the original
     labels: list[int]  # 1 keep, 0 drop
     compression_rate: float
     variation_rate: float
@@ -50,18 +53,19 @@ def annotate(texts: list[str], outputs: list[str], window: int) -> list[Alignmen
     """An alignment per (original, teacher output); None for an empty output."""
     out: list[Alignment | None] = []
     for original, compressed in zip(nlp.lemmas(texts), nlp.lemmas(outputs), strict=True):
-        original = [(t, lemma) for t, lemma in original if t != ","]
-        comp = [lemma for t, lemma in compressed if t != ","]
+        original = [(t, lemma, start) for t, lemma, start in original if t != ","]
+        comp = [lemma for t, lemma, _ in compressed if t != ","]
         if not original or not comp:
             out.append(None)
             continue
-        lemmas = [lemma for _, lemma in original]
+        lemmas = [lemma for _, lemma, _ in original]
         labels = align(lemmas, comp, window)
         present = {lemma.lower() for lemma in lemmas}
         found = sum(c.lower() in present for c in comp)
         out.append(
             Alignment(
-                words=[t for t, _ in original],
+                words=[t for t, _, _ in original],
+                starts=[start for _, _, start in original],
                 labels=labels,
                 compression_rate=len(comp) / len(original),
                 variation_rate=1.0 - found / len(comp),
@@ -71,30 +75,49 @@ def annotate(texts: list[str], outputs: list[str], window: int) -> list[Alignmen
     return out
 
 
-def label_table(distilled: pl.DataFrame, window: int, quantile: float, max_variation: float) -> pl.DataFrame:
-    """The distilled rows with words, labels, their metrics and whether they survive the filter."""
+def label_table(
+    distilled: pl.DataFrame,
+    window: int,
+    quantile: float,
+    max_variation: float,
+    facts: Mapping[str, Ranges] | None = None,
+) -> pl.DataFrame:
+    """The distilled rows with words, labels, their metrics and whether they survive the filter;
+    `truth` holds what a perfect compression keeps, for chunks whose fact sentences are known."""
+    facts = facts or {}
     alignments = annotate(distilled["text"].to_list(), distilled["compressed"].to_list(), window)
+    words, starts = _tokens(distilled["text"].to_list())
     rows = []
-    for row, a in zip(distilled.iter_rows(named=True), alignments, strict=True):
+    for i, (row, a) in enumerate(zip(distilled.iter_rows(named=True), alignments, strict=True)):
+        ranges = facts.get(row["chunk_id"])
         rows.append(
             {
                 "teacher": row["teacher"],
                 "source": row["source"],
                 "chunk_id": row["chunk_id"],
-                "words": a.words if a else [],
-                "labels": a.labels if a else [],
+                "words": a.words if a else words[i],
+                "labels": a.labels if a else [0] * len(words[i]),
+                "truth": None if ranges is None else truth_labels(words[i], starts[i], ranges),
                 "compression_rate": a.compression_rate if a else None,
                 "variation_rate": a.variation_rate if a else None,
                 "alignment_gap": a.alignment_gap if a else None,
                 "rejected": "empty output" if a is None else None,
             }
         )
-    frame = pl.DataFrame(rows, schema_overrides={"rejected": pl.String})
+    frame = pl.DataFrame(
+        rows, schema_overrides={"rejected": pl.String, "truth": pl.List(pl.Int64)}, infer_schema_length=None
+    )
     not_extractive = pl.col("rejected").is_null() & (pl.col("variation_rate") > max_variation)
     frame = frame.with_columns(
         pl.when(not_extractive).then(pl.lit("not extractive")).otherwise(pl.col("rejected")).alias("rejected")
     )
     return filter_tails(frame, quantile)
+
+
+def _tokens(texts: list[str]) -> tuple[list[list[str]], list[list[int]]]:
+    """The tokens `annotate` labels (commas dropped) and their start characters, per text."""
+    tokens = [[(t, start) for t, _, start in doc if t != ","] for doc in nlp.lemmas(texts)]
+    return [[t for t, _ in doc] for doc in tokens], [[s for _, s in doc] for doc in tokens]
 
 
 def filter_tails(frame: pl.DataFrame, quantile: float) -> pl.DataFrame:

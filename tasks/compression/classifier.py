@@ -18,15 +18,16 @@ from tasks.io import atomic_path
 
 
 def train_classifier(params: CompressionParams, labels: pl.DataFrame, out_dir: Path) -> dict[str, float]:
-    """Train on a random 80/20 split of the surviving chunks; returns held-out token metrics."""
-    config = params.compression.classifier
-    rows = [
-        (r["words"], r["labels"])
-        for r in labels.filter(pl.col("rejected").is_null()).iter_rows(named=True)
-        if r["words"]
-    ]
+    """Train on a random 80/20 split of the chunks the chosen teacher labelled and the filter kept;
+    returns held-out token metrics."""
+    config, teacher = params.compression.classifier, params.compression.teacher
+    mine = labels.filter(pl.col("rejected").is_null() & (pl.col("teacher") == teacher))
+    rows = [(r["words"], r["labels"]) for r in mine.iter_rows(named=True) if r["words"]]
     if len(rows) < 2:
-        raise InfopipeError("compression", f"only {len(rows)} labelled chunks survived: nothing to train on")
+        raise InfopipeError(
+            "compression.teacher",
+            f"only {len(rows)} chunks labelled by {teacher} survived: nothing to train on",
+        )
     random.Random(config.seed).shuffle(rows)
     held = max(1, round(config.validation * len(rows)))
     base = resolve(config.base, model_spec(params, config.base))

@@ -1,7 +1,8 @@
-"""Distillation: teacher LLMs compress source chunks extractively, all in one engine batch each.
+"""Distillation: every teacher compresses the source chunks (an LLM in one engine batch each).
 
-Sources are world documents (train split) and real-text chunks of the corpus stage; chunks are
-cut at sentence ends to at most `chunk_tokens` GPT tokens, as the paper cuts MeetingBank for GPT-4.
+Sources are world documents (train split, with their fact sentences) and real-text chunks of the
+corpus stage; chunks are cut at sentence ends to at most `chunk_tokens` GPT tokens, as the paper
+cuts MeetingBank for GPT-4.
 """
 
 import re
@@ -9,10 +10,11 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from tasks import prompts
 from tasks.compression import gpt_tokens
 from tasks.compression.config import CompressionParams
-from tasks.engines import open_engine
+from tasks.compression.teachers import TEACHERS, Chunk
+from tasks.compression.truth import fact_ranges
+from tasks.world.document import Document
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 SCHEMA = {
@@ -22,7 +24,6 @@ SCHEMA = {
     "chunk_id": pl.String,
     "text": pl.String,
     "compressed": pl.String,
-    "finish_reason": pl.String,
 }
 
 
@@ -43,42 +44,36 @@ def chunk(text: str, max_tokens: int) -> list[str]:
     return out
 
 
-def sources(world_texts: Sequence[tuple[str, str]], real_texts: Sequence[tuple[str, str]], max_tokens: int):
-    """(source, chunk_id, text) of every chunk of the world and real texts given as (id, text)."""
-    rows = []
-    for source, texts in (("world", world_texts), ("real", real_texts)):
-        for doc_id, text in texts:
-            for i, piece in enumerate(chunk(text, max_tokens)):
-                rows.append((source, f"{doc_id}-{i:02d}", piece))
-    return rows
+def sources(
+    world_docs: Sequence[Document], real_texts: Sequence[tuple[str, str]], max_tokens: int
+) -> list[Chunk]:
+    """Every chunk of the world documents (with their fact sentences) and of the real texts."""
+    out = []
+    for doc in world_docs:
+        for i, piece in enumerate(chunk(doc.text, max_tokens)):
+            out.append(Chunk("world", f"{doc.doc_id}-{i:02d}", piece, fact_ranges(doc, piece)))
+    for doc_id, text in real_texts:
+        for i, piece in enumerate(chunk(text, max_tokens)):
+            out.append(Chunk("real", f"{doc_id}-{i:02d}", piece))
+    return out
 
 
-def distil(params: CompressionParams, chunks: list[tuple[str, str, str]]) -> pl.DataFrame:
-    """Every teacher's compression of every chunk that fits its context (one batch per teacher)."""
-    config = params.compression
+def distil(params: CompressionParams, chunks: list[Chunk]) -> pl.DataFrame:
+    """Every teacher's compression of every chunk it can compress (one engine batch per teacher)."""
     rows = []
-    for teacher in config.teachers:
-        engine = open_engine(params, teacher.model)
-        prompt = prompts.load(teacher.prompt)
-        room = engine.spec.max_model_len - config.teacher_sampling.max_tokens
-        texts = [prompt.render(document=text) for _, _, text in chunks]
-        fits = [
-            i for i, t in enumerate(texts) if len(engine.tokenizer(engine.render(t))["input_ids"]) <= room
-        ]
-        if not fits:
-            continue
-        outputs = engine.generate([texts[i] for i in fits], config.teacher_sampling)
-        for i, out in zip(fits, outputs, strict=True):
-            source, chunk_id, text = chunks[i]
+    for config in params.compression.teachers:
+        teacher = TEACHERS.get(config.method)(config, params)
+        for piece, compressed in zip(chunks, teacher.compress(chunks), strict=True):
+            if compressed is None:
+                continue
             rows.append(
                 {
-                    "teacher": teacher.model,
-                    "prompt_version": prompt.tag,
-                    "source": source,
-                    "chunk_id": chunk_id,
-                    "text": text,
-                    "compressed": out.text.strip(),
-                    "finish_reason": out.finish_reason,
+                    "teacher": config.name,
+                    "prompt_version": teacher.prompt_version,
+                    "source": piece.source,
+                    "chunk_id": piece.chunk_id,
+                    "text": piece.text,
+                    "compressed": compressed,
                 }
             )
     return pl.DataFrame(rows, schema=SCHEMA)

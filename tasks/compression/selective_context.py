@@ -8,6 +8,7 @@ and sentences); words with self-information below the (1 - rate) percentile are 
 import numpy as np
 
 from tasks.compression.base import COMPRESSORS
+from tasks.compression.config import CompressionParams
 from tasks.compression.scorer import ScorerCompressor
 from tasks.compression.words import Word, join, split
 from tasks.engines import Engine
@@ -50,16 +51,23 @@ def word_scores(words: list[Word], surprisal: list[float], offsets: list[tuple[i
 class SelectiveContext(ScorerCompressor):
     name = "selective_context"
 
+    def __init__(self, params: CompressionParams, classifier: str | None = None) -> None:
+        super().__init__(params, classifier)
+        self._scored: dict[str, tuple[list[float], list[tuple[int, int]]]] = {}
+
     def run(self, texts: list[str], rates: list[float]) -> list[tuple[str, tuple[bool, ...] | None]]:
+        scored = self._scored  # a text's scores do not depend on the rate: score it once
+        pairs = zip(texts, rates, strict=True)
+        todo = list(dict.fromkeys(t for t, r in pairs if r < 1.0 and t not in scored))
+        if todo:
+            scored.update(zip(todo, token_surprisal(self.engine, todo, self.start), strict=True))
         out: list[tuple[str, tuple[bool, ...] | None]] = []
-        for text, (surprisal, offsets), rate in zip(
-            texts, token_surprisal(self.engine, texts, self.start), rates, strict=True
-        ):
+        for text, rate in zip(texts, rates, strict=True):
             words = split(text)
-            info = word_scores(words, surprisal, offsets)
             if rate >= 1.0:
                 keep = [True] * len(words)
             else:
+                info = word_scores(words, *scored[text])
                 cut = float(np.percentile(info, 100 * (1.0 - rate)))
                 keep = [v >= cut for v in info]
             out.append((join(words, keep), tuple(keep)))

@@ -54,6 +54,30 @@ class Engine(ABC):
         ids = self.encode_prompts(prompts, sampling.max_tokens, truncation)
         return self.generate_ids(ids, sampling, seeds)
 
+    def generate_each(
+        self,
+        prompts: Sequence[str],
+        samplings: Sequence[SamplingConfig],
+        truncation: Truncation = "error",
+        seeds: Sequence[int] | None = None,
+    ) -> list[Generation]:
+        """One completion per prompt, each request with its own sampling (per-request sampler
+        arguments: the extractive sampler's source words). Seeds as `generate`'s, from the first."""
+        if len(samplings) != len(prompts):
+            raise InfopipeError("samplings", f"{len(samplings)} samplings for {len(prompts)} prompts")
+        ids = self.encode_prompts(prompts, max((s.max_tokens for s in samplings), default=0), truncation)
+        seeds = request_seeds(len(ids), samplings[0], self.config, seeds) if ids else []
+        return self.generate_ids_each(ids, samplings, seeds)
+
+    def generate_ids_each(
+        self, prompt_ids: list[list[int]], samplings: Sequence[SamplingConfig], seeds: Sequence[int]
+    ) -> list[Generation]:
+        """Requests with their own samplings; a backend that batches them overrides this."""
+        return [
+            self.generate_ids([ids], sampling, [seed])[0]
+            for ids, sampling, seed in zip(prompt_ids, samplings, seeds, strict=True)
+        ]
+
     def score(
         self, prompts: Sequence[str], continuations: Sequence[str | Sequence[int]]
     ) -> list[list[float]]:

@@ -100,16 +100,21 @@ class VllmEngine(Engine):
     def generate_ids(
         self, prompt_ids: list[list[int]], sampling: SamplingConfig, seeds: Sequence[int] | None = None
     ) -> list[Generation]:
+        seeds = request_seeds(len(prompt_ids), sampling, self.config, seeds)
+        return self.generate_ids_each(prompt_ids, [sampling] * len(prompt_ids), seeds)
+
+    def generate_ids_each(
+        self, prompt_ids: list[list[int]], samplings: Sequence[SamplingConfig], seeds: Sequence[int]
+    ) -> list[Generation]:
+        """One engine batch, each request with its own sampling parameters."""
         from vllm.inputs import TokensPrompt
 
-        seeds = request_seeds(len(prompt_ids), sampling, self.config, seeds)
-        params = [self._sampling_params(sampling, s) for s in seeds]
+        params = [self._sampling_params(s, seed) for s, seed in zip(samplings, seeds, strict=True)]
         prompts = [TokensPrompt(prompt_token_ids=ids) for ids in prompt_ids]
         outputs = self._llm.generate(prompts, params, use_tqdm=False)
-        k = self._top_k(sampling)
         return [
-            self._generation(ids, out.outputs[0], sampling, k)
-            for ids, out in zip(prompt_ids, outputs, strict=True)
+            self._generation(ids, out.outputs[0], s, self._top_k(s))
+            for ids, out, s in zip(prompt_ids, outputs, samplings, strict=True)
         ]
 
     @staticmethod

@@ -4,6 +4,7 @@ scores them."""
 
 from tasks.samplers import (  # noqa: F401 - register the samplers
     ead,
+    extractive,
     greedy,
     min_p,
     mirostat_v1,

@@ -91,3 +91,39 @@ def test_stateful_sampler_sees_each_drawn_token(backend, name, request, hf_engin
         steps = hf_engine.logits(prompt_ids + g.token_ids)[len(prompt_ids) - 1 : -1]
         inside = replay(setting, steps, g.token_ids)
         assert sum(inside) >= len(inside) - 1, inside  # one borderline step of float noise at most
+
+
+ARTICLES = [
+    "Texaco Canada said it lowered the contract price it will pay for crude oil by 64 cents a barrel.",
+    "The company said the reduction brings its posted price for West Texas Intermediate to 17.50 dlrs.",
+]
+
+
+def in_order_subset(output: list[str], source: list[str]) -> bool:
+    it = iter(source)
+    return all(any(word == w for w in it) for word in output)
+
+
+@pytest.mark.parametrize("backend", ["vllm_engine", "hf_engine"])
+def test_extractive_outputs_are_in_order_subsets_of_their_own_articles(backend, request):
+    """Per-request sampler arguments in one batch: each request copies only its own article's
+    words, in order, at most its budget; vLLM writes what transformers writes (greedy, fp32)."""
+    engine = request.getfixturevalue(backend)
+    prompts, samplings, budgets = [], [], []
+    for article in ARTICLES:
+        words = article.split()
+        ids = [engine.tokenizer(" " + w, add_special_tokens=False)["input_ids"] for w in words]
+        budgets.append(len(words) // 2)
+        setting = SamplerSetting(
+            name="extractive",
+            args={"words": ids, "budget": budgets[-1], "eos": [engine.tokenizer.eos_token_id]},
+        )
+        samplings.append(SamplingConfig(max_tokens=48, logprobs=0, entropy=False, sampler=setting))
+        prompts.append(f"Compress the text by deleting words.\nText: {article}\nCompressed:")
+    gens = engine.generate_each(prompts, samplings)
+    for gen, article, budget in zip(gens, ARTICLES, budgets, strict=True):
+        words = gen.text.split()
+        assert 0 < len(words) <= budget and in_order_subset(words, article.split()), gen.text
+    if backend == "vllm_engine":
+        reference = request.getfixturevalue("hf_engine").generate_each(prompts, samplings)
+        assert [g.token_ids for g in gens] == [g.token_ids for g in reference]

@@ -21,12 +21,16 @@ MINI = [
     "world.train.organisations=20",
     "world.heldout.organisations=4",
     f"corpus.debian_root={ROOT / '.cache/debian'}",
-    "compression.teachers=[{model: smollm2-135m-instruct, prompt: compress}]",
+    "compression.teachers=[{name: oracle, method: oracle}, {name: smollm2-extractive, method: extractive, "
+    "model: smollm2-135m-instruct, prompt: compress, rate: 0.5}]",
+    "compression.teacher=smollm2-extractive",
     "compression.world_documents=8",
-    "compression.real_chunks=4",
+    "compression.real_chunks=0",
     "compression.teacher_sampling.max_tokens=96",
     "compression.classifier.epochs=2",
     "compression.parity_documents=4",
+    "compression.evaluation.predictor=smollm2-135m-instruct",
+    "compression.evaluation.prompt=qa",
     "compression.evaluation.world_documents=2",
     "compression.evaluation.real_documents=2",
     "compression.evaluation.rates=[0.5, 1.0]",
@@ -50,17 +54,23 @@ def test_every_step_writes_its_table_and_the_classifier(run):
     workdir, metrics, _ = run
     data = workdir / "data/compression"
     distil = pl.read_parquet(data / "distil.parquet")
-    assert len(distil) == 8 + 4 and set(distil["prompt_version"]) == {"compress-v1"}
+    assert len(distil) == 8 + 8 and set(distil["prompt_version"]) == {"oracle", "compress-v1+extractive"}
     labels = pl.read_parquet(data / "labels.parquet")
     assert labels["rejected"].null_count() == metrics["labels"]["kept_chunks"] > 0
-    assert all(len(w) == len(y) for w, y in zip(labels["words"], labels["labels"], strict=True))
+    assert all(len(w) == len(y) == len(t) for w, y, t in labels.select("words", "labels", "truth").rows())
+    # Extractive by construction: no output of the constrained teacher is rejected as a rewrite.
+    extractive = labels.filter(pl.col("teacher") == "smollm2-extractive")
+    assert extractive.filter(pl.col("rejected") == "not extractive").is_empty()
     assert (data / "classifier/model.safetensors").is_file()
     assert set(metrics["classifier"]) >= {"precision", "recall", "f1", "accuracy"}
     results = pl.read_parquet(data / "results.parquet")
-    assert set(results["method"]) == set(METHODS) and set(results["dataset"]) == {"world", "real"}
+    assert set(results["method"]) == set(METHODS) and set(results["dataset"]) == {"world"}
+    retention = pl.read_parquet(data / "retention.parquet")
+    assert set(retention["method"]) == set(METHODS) and set(retention["dataset"]) == {"real"}
     # Nothing is dropped at rate 1.0 (llmlingua_pkg rebuilds text from tokens: "$ 5", "u. s.").
-    full = results.filter((pl.col("rate") == 1.0) & (pl.col("method") != "llmlingua_pkg"))
-    assert full["retained"].min() == 1.0, full.filter(pl.col("retained") == 0)[["method", "answer"]]
+    for table in (results, retention):
+        full = table.filter((pl.col("rate") == 1.0) & (pl.col("method") != "llmlingua_pkg"))
+        assert full["retained"].min() == 1.0
 
 
 def test_figures_and_mlflow_children(run):
@@ -68,13 +78,24 @@ def test_figures_and_mlflow_children(run):
     reports = workdir / "reports/compression"
     saved = json.loads((reports / "metrics.json").read_text())
     assert set(saved["span_retention_at_2x"]) == set(METHODS) == set(saved["accuracy_at_2x"])
+    assert set(saved["entity_retention_at_2x_real"]) == set(METHODS)
+    assert saved["teacher"] == "smollm2-extractive"
+    assert set(saved["teacher_label_f1"]) == {"oracle", "smollm2-extractive"}
+    assert saved["teacher_label_f1"]["oracle"] > 0.95
     assert saved["kept_words_equal_to_llmlingua"] == 1.0
-    assert (reports / "accuracy.png").is_file() and (reports / "span_retention.png").is_file()
+    assert saved["parity_documents_by_source"] == {"world": 4, "reuters": 4}
+    assert saved["questions_per_cell"] == 2 * 8 and 0.0 <= saved["uncompressed_accuracy"] <= 1.0
+    low, high = saved["llmlingua2_minus_random_drop_at_2x_ci95"]
+    assert low <= saved["llmlingua2_minus_random_drop_at_2x"] <= high
+    for name in ("accuracy", "span_retention", "entity_retention"):
+        assert (reports / f"{name}.png").is_file()
     assert "| world | llmlingua2 | 0.50 |" in (reports / "summary.md").read_text()
     children = [r for r in runs if "mlflow.parentRunId" in r["tags"]]
     assert len(children) == len(METHODS) * 2
     cell = next(r for r in children if r["params"] == {"method": "llmlingua2", "rate": "0.5"})
-    assert {"world.accuracy", "world.span_retention", "real.achieved_ratio"} <= set(cell["metrics"])
+    assert {"world.accuracy", "world.span_retention", "real.entity_retention"} <= set(cell["metrics"])
+    parent = next(r for r in runs if "mlflow.parentRunId" not in r["tags"])
+    assert "teacher_label_f1.smollm2-extractive" in parent["metrics"]
 
 
 @pytest.mark.slow  # minutes on two cores: make test-slow

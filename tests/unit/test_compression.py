@@ -9,11 +9,12 @@ from tasks.compression.annotate import align, filter_tails
 from tasks.compression.base import keep_top
 from tasks.compression.evaluate import normalize, qa_score, retained, summarize
 from tasks.compression.random_drop import RandomDrop
-from tasks.compression.report import headline, summary_table
+from tasks.compression.report import headline, paired, summary_table
 from tasks.compression.truncate import Truncate
 from tasks.compression.words import join, split
 from tasks.errors import InfopipeError
 from tasks.params import load_params
+from tasks.stats import bootstrap_ci
 
 from ..conftest import ROOT
 
@@ -121,21 +122,66 @@ def test_qa_score_is_the_papers_substring_match_on_the_first_line():
     assert retained("Gisurk 190 million dollars", "190 million dollars") == 1.0
 
 
+def result_rows(correct: dict[str, list[int]], rate: float = 0.5) -> list[dict]:
+    cell = {
+        "rate": rate,
+        "dataset": "world",
+        "retained": 1.0,
+        "original_tokens": 100,
+        "compressed_tokens": 50,
+    }
+    return [
+        {
+            **cell,
+            "method": method,
+            "doc_id": f"d{i // 2}",
+            "question": f"q{i}",
+            "correct": float(c),
+            "seconds": 0.1,
+        }
+        for method, values in correct.items()
+        for i, c in enumerate(values)
+    ]
+
+
 def test_summary_and_headline_from_result_rows():
-    rows = []
-    for method, correct in (("llmlingua2", [1, 1, 1, 0]), ("random_drop", [0, 0, 1, 0])):
-        for i, c in enumerate(correct):
-            rows.append(
-                {"method": method, "rate": 0.5, "dataset": "world", "doc_id": f"d{i // 2}",
-                 "correct": float(c), "retained": 1.0, "original_tokens": 100, "compressed_tokens": 50,
-                 "seconds": 0.1}
-            )  # fmt: skip
-    cells = summarize(pl.DataFrame(rows))
-    assert [c["achieved_ratio"] for c in cells] == [2.0, 2.0]
-    top = headline(cells)
+    ours = [1] * 15 + [0] * 5
+    theirs = [0] * 10 + [1] * 5 + [0] * 5
+    results = pl.DataFrame(result_rows({"llmlingua2": ours, "random_drop": theirs}))
+    real = pl.DataFrame(
+        {"method": ["llmlingua2"] * 2, "rate": [0.5] * 2, "dataset": ["real"] * 2, "doc_id": ["r0"] * 2,
+         "kind": ["ORG", "MONEY"], "entity": ["Texaco", "5 dlrs"], "retained": [1.0, 0.0],
+         "original_tokens": [80] * 2, "compressed_tokens": [40] * 2, "seconds": [0.1] * 2}
+    )  # fmt: skip
+    cells = summarize(results, real)
+    assert [c["achieved_ratio"] for c in cells] == [2.0, 2.0, 2.0]
+    top = headline(cells, results)
     assert top["accuracy_at_2x"] == {"llmlingua2": 0.75, "random_drop": 0.25}
+    assert top["entity_retention_at_2x_real"] == {"llmlingua2": 0.5}
+    assert top["questions_per_cell"] == 20.0
+    # Paired: the 10 questions only llmlingua2 answers give +1, the rest 0; the interval is the
+    # bootstrap of those per-question differences.
+    assert top["llmlingua2_minus_random_drop_at_2x"] == pytest.approx(0.5)
+    low, high = top["llmlingua2_minus_random_drop_at_2x_ci95"]
+    assert (low, high) == bootstrap_ci([1.0] * 10 + [0.0] * 10) and 0.0 < low < 0.5 < high
     assert top["headline_met"] is True
-    assert "| world | llmlingua2 | 0.50 | 2.00x | 0.750" in summary_table(cells)
+    assert top["llmlingua2_minus_random_drop_by_rate"] == {
+        "0.5": {"difference": pytest.approx(0.5), "ci95": [low, high]}
+    }
+    table = summary_table(cells, "world-l-extractive", oracle=False, truth_rate=0.5)
+    assert (
+        "| world | llmlingua2 | 0.50 | 2.00x | 0.750" in table
+        and "| real | llmlingua2 | 0.50 | 2.00x | 0.500" in table
+    )
+    assert "oracle" not in table.splitlines()[0]
+    assert "oracle labels" in summary_table(cells, "oracle", oracle=True, truth_rate=0.5).splitlines()[0]
+
+
+def test_paired_differences_match_questions_not_row_order():
+    rows = result_rows({"llmlingua2": [1, 0, 1], "random_drop": [0, 0, 1]})
+    shuffled = pl.DataFrame(rows[3:][::-1] + rows[:3])
+    assert sorted(paired(shuffled, "llmlingua2", "random_drop", 0.5)) == [0.0, 0.0, 1.0]
+    assert paired(shuffled, "llmlingua2", "truncate", 0.5) == []
 
 
 def test_label_table_counts_non_extractive_and_empty_teacher_outputs():
@@ -167,5 +213,6 @@ def test_label_table_counts_non_extractive_and_empty_teacher_outputs():
 def test_parity_without_real_texts_reports_none_not_zero():
     from tasks.compression.methods import parity
 
-    figures = parity("no-classifier-needed", [], 0.5)
-    assert figures["kept_words_equal_to_llmlingua"] is None and figures["parity_documents"] == 0.0
+    figures = parity("no-classifier-needed", {"world": [], "reuters": []}, 0.5)
+    assert figures["kept_words_equal_to_llmlingua"] is None
+    assert figures["parity_documents_by_source"] == {"world": 0, "reuters": 0}

@@ -219,6 +219,7 @@ def test_every_sampler_keeps_at_least_one_token():
         "mirostat_v2": {"tau": 0.1},
         "top_h": {"alpha": 0.01},
         "ead": {"large": "m", "threshold": 1.0},
+        "extractive": {"words": [[3], [4, 5]], "budget": 1, "eos": [0]},
     }
     for name in SAMPLERS:
         out = warp(name, scores, **defaults.get(name, {}))
@@ -251,3 +252,70 @@ def test_sampler_owns_temperature_and_truncation():
     with pytest.raises(ValueError, match="top_p: set it in the sampler"):
         SamplingConfig(top_p=0.9, sampler=SamplerSetting(name="typical", args={"tau": 0.9}))
     assert SamplingConfig(sampler=SamplerSetting(name="greedy")).greedy
+
+
+# -- extractive-constrained decoding -------------------------------------------------------------
+
+
+def subsequence_oracle(
+    words: list[list[int]], budget: int, minimum: int, eos: int, prefix: list[int]
+) -> set[int]:
+    """Every next token some in-order choice of `minimum` to `budget` words allows after `prefix`
+    (the end token where the prefix is such a choice), by enumerating all choices."""
+    allowed = set()
+    for mask in range(1 << len(words)):
+        chosen = [w for i, w in enumerate(words) if mask >> i & 1]
+        if not min(minimum, budget, len(words)) <= len(chosen) <= budget:
+            continue
+        tokens = [t for w in chosen for t in w]
+        if tokens[: len(prefix)] != prefix:
+            continue
+        allowed.add(tokens[len(prefix)] if len(tokens) > len(prefix) else eos)
+    return allowed
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_extractive_allows_exactly_the_in_order_subsequences_of_the_words(seed):
+    import random
+
+    rng = random.Random(seed)
+    # Few distinct tokens, so words share prefixes and repeat, as real words do.
+    words = [[rng.randint(1, 4) for _ in range(rng.randint(1, 3))] for _ in range(7)]
+    budget, minimum, eos = rng.randint(1, 5), rng.randint(0, 6), 0
+    args = {"words": words, "budget": budget, "minimum": minimum, "eos": [eos]}
+    sampler = build(SamplerSetting(name="extractive", args=args))
+    for _ in range(20):  # random walks through the allowed tokens
+        state, prefix = sampler.new_state(), []
+        while True:
+            allowed = sampler.allowed(state)
+            assert allowed == subsequence_oracle(words, budget, minimum, eos, prefix), (args, prefix)
+            token = rng.choice(sorted(allowed))
+            if token == eos:
+                break
+            sampler.observe(state, token)
+            prefix.append(token)
+
+
+def test_extractive_keeps_the_most_likely_allowed_token_or_all_of_them():
+    args = {"words": [[5, 6], [7], [5, 8]], "budget": 2, "eos": [0]}
+    scores = torch.arange(10, dtype=torch.float32).repeat(2, 1)  # 9 is the most likely
+    greedy = warp("extractive", scores, **args)
+    assert (greedy != NEG).sum(-1).tolist() == [1, 1] and greedy[0, 7] == 7.0
+    free = warp("extractive", scores, **args, greedy=False)
+    assert [i for i in range(10) if free[0, i] != NEG] == [5, 7]  # no end before the first word
+    free = warp("extractive", scores, **args, greedy=False, minimum=0)
+    assert [i for i in range(10) if free[0, i] != NEG] == [0, 5, 7]
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        ({"words": [], "budget": 1, "eos": [0]}, "words"),
+        ({"words": [[1]], "budget": 0, "eos": [0]}, "budget"),
+        ({"words": [[1]], "budget": 1, "eos": []}, "eos"),
+        ({"words": [[1], []], "budget": 1, "eos": [0]}, "words"),
+    ],
+)
+def test_extractive_bad_arguments_name_their_field(args, field):
+    with pytest.raises(ValueError, match=f"sampler extractive: {field}"):
+        SamplerSetting(name="extractive", args=args)
