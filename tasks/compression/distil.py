@@ -13,7 +13,7 @@ import polars as pl
 from tasks.compression import gpt_tokens
 from tasks.compression.config import CompressionParams
 from tasks.compression.teachers import TEACHERS, Chunk
-from tasks.compression.truth import fact_ranges
+from tasks.compression.truth import truth_ranges
 from tasks.world.document import Document
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -51,7 +51,7 @@ def sources(
     out = []
     for doc in world_docs:
         for i, piece in enumerate(chunk(doc.text, max_tokens)):
-            out.append(Chunk("world", f"{doc.doc_id}-{i:02d}", piece, fact_ranges(doc, piece)))
+            out.append(Chunk("world", f"{doc.doc_id}-{i:02d}", piece, truth_ranges(doc, piece)))
     for doc_id, text in real_texts:
         for i, piece in enumerate(chunk(text, max_tokens)):
             out.append(Chunk("real", f"{doc_id}-{i:02d}", piece))

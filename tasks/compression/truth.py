@@ -1,9 +1,12 @@
 """What a perfect compression of a world document keeps, and how close a teacher's labels come.
 
-The world knows which sentences state its facts: a perfect compression keeps their content
-words and drops boilerplate, distractors and function words (the family's `keep` target,
-Document.kept). Labels are compared on content tokens only (tokens with a letter or digit):
-punctuation is neither required nor penalised.
+The world knows which sentences state its facts and where it names its entities: a perfect
+compression keeps the facts' content words, says each name once (a later mention of a name the
+text already gave is redundant) and drops boilerplate, distractors and function words. That is
+Document.kept (the family's `keep` target) less the repeated names: 0.46 of the held-out
+documents' GPT tokens, against 0.64 with every mention (measured; SmolLM2 answers 35% and 38% of
+their questions from the two). Labels are compared on content tokens only (tokens with a letter
+or digit): punctuation is neither required nor penalised.
 """
 
 import re
@@ -17,14 +20,24 @@ from tasks.world.document import STOPWORDS, Document
 Ranges = tuple[tuple[int, int], ...]
 
 
-def fact_ranges(doc: Document, text: str) -> Ranges:
-    """Character ranges in `text` (the document or a chunk of it) of the document's fact sentences."""
+def truth_ranges(doc: Document, text: str) -> Ranges:
+    """Character ranges in `text` (the document or a chunk of it) a perfect compression keeps words
+    of: the document's fact sentences, each cut around the names `text` already gave."""
     out = []
-    for _, start, end in doc.facts:
+    seen: set[str] = set()
+    for _, start, end in sorted(doc.facts, key=lambda f: f[1]):
         at = text.find(doc.text[start:end])
-        if at >= 0:
-            out.append((at, at + end - start))
-    return tuple(sorted(out))
+        if at < 0:
+            continue
+        cursor = at
+        for name, _, s, e in doc.entities:
+            if start <= s < end:
+                if name in seen:
+                    out.append((cursor, at + s - start))
+                    cursor = at + e - start
+                seen.add(name)
+        out.append((cursor, at + end - start))
+    return tuple((s, e) for s, e in sorted(out) if e > s)
 
 
 def content(token: str) -> bool:
@@ -43,9 +56,9 @@ def truth_labels(words: Sequence[str], starts: Sequence[int], ranges: Ranges) ->
 
 
 def oracle_text(text: str, ranges: Ranges) -> str:
-    """The fact sentences of `text` without function words (Document.kept, for any chunk)."""
+    """The words of `text` a perfect compression keeps, in order: essential words in `ranges`."""
     words = " ".join(text[s:e] for s, e in ranges).split()
-    return " ".join(w for w in words if re.sub(r"\W", "", w).lower() not in STOPWORDS)
+    return " ".join(w for w in words if essential(w))
 
 
 def label_quality(labels: pl.DataFrame) -> dict[str, dict[str, float]]:
@@ -70,5 +83,5 @@ def label_quality(labels: pl.DataFrame) -> dict[str, dict[str, float]]:
 
 def truth_rate(docs: Sequence[Document]) -> float:
     """The share of GPT tokens a perfect compression of `docs` keeps (the truth's rate)."""
-    kept = gpt_tokens.counts([oracle_text(d.text, fact_ranges(d, d.text)) for d in docs])
+    kept = gpt_tokens.counts([oracle_text(d.text, truth_ranges(d, d.text)) for d in docs])
     return sum(kept) / max(sum(gpt_tokens.counts([d.text for d in docs])), 1)
