@@ -2,11 +2,16 @@
 2025, arXiv 2512.21720; reference/algorithms.md Job 3).
 
 compress   each compressor's sampled notes Z of every context X and question Q, every budget
+           (and whether each note contains the gold answer)
 score      log p(z | x_j, q) under its own and M other contexts (compressor or a fixed scorer)
+read       each predictor answers from the whole context X: one below min_predictor_accuracy is
+           reported and left out of the analyses
 answer     per cell (dataset x compressor x predictor x budget) the predictor answers from (Z, Q):
            a task per cell on the runner of params, retried when the engine fails
 estimate   registered MI estimators (tasks/mi/): bits, bits per token, bootstrap CI; FLOPs
-report     the sweep table, Spearman rho, scaling the compressor vs the predictor, plots
+report     the sweep table; over the predictors that read, with a paired bootstrap over the items:
+           Spearman rho(MI, accuracy), the bits/token slope on log10(parameters), accuracy per
+           GFLOP when scaling the compressor vs the predictor; rate-distortion curves, plots
 
 Every compression, score table and cell is a part (data/mi_sweep/parts/): a rerun does only the
 missing ones. A model that fails to load or a prompt that does not fit makes failed cells,
@@ -47,6 +52,9 @@ compress = task(name="compress", cache_policy=NO_CACHE, task_run_name="compress-
     steps.compress_all
 )
 score = task(name="score", cache_policy=NO_CACHE, task_run_name="score-{scorer}")(steps.score_all)
+read_whole = task(name="uncompressed", cache_policy=NO_CACHE, task_run_name="uncompressed-{predictor}")(
+    steps.answer_uncompressed
+)
 CELL_RETRIES = 2  # an engine that dies mid-cell is reopened and the cell retried
 CELL_BACKOFF_SECONDS = 10.0  # 10 s, then 20 s (+-50% jitter)
 
@@ -70,19 +78,31 @@ def mi_sweep(params_file: str = "params.yaml", overrides: list[str] | None = Non
         if config.scorer != "compressor":
             failures |= score(params, config.scorer, compressions(config), items, parts)
         for predictor in config.predictors:
+            failures |= read_whole(params, predictor, items, parts)
             failures |= answer_all(params, runner, predictor, items, parts)
         close_engines()
         parts.store.prune(parts.all(config))
 
         parameters = {m: n for m in models if (n := cost.parameters(params, m)) is not None}
-        table, answers, notes = assemble(config, parts, failures, parameters)
-        metrics = report.metrics(table, parameters, report.known_mi())
+        gold = {d: {i.item_id: i.answer for i in its} for d, its in items.items()}
+        sweep = assemble(config, parts, failures, parameters, gold)
+        table = sweep.table
+        validation = report.known_mi() | report.bias_at(config)
+        metrics = report.metrics(
+            table,
+            parameters,
+            validation,
+            (sweep.answers, sweep.terms),
+            sweep.uncompressed,
+            config.min_predictor_accuracy,
+            config.out_of_family,
+        )
         for r in table.iter_rows(named=True):
             with run.child(r["cell"], {k: r[k] for k in IDENTITY}) as child:
                 child.set_tags({"status": r["status"]})
                 child.log_metrics({k: v for k, v in r.items() if isinstance(v, float) and v == v})
         run.log_metrics(report.headline_metrics(metrics))
-        run.log_artifacts(report.write(out, table, answers, notes, metrics))
+        run.log_artifacts(report.write(out, table, sweep.answers, sweep.notes, metrics))
     return metrics
 
 

@@ -39,6 +39,7 @@ class Estimate:
     contexts: int  # M (other contexts per sample)
     ceiling: float | None  # the estimator cannot exceed this (nats); None when unbounded
     mean_tokens: float
+    terms: tuple[float, ...] = ()  # per sample, nats: `nats` is their mean (resampled in analyses)
 
     @property
     def bits(self) -> float:
@@ -78,4 +79,5 @@ def summarize(terms: Sequence[float], data: LogLikelihoods, ceiling: float | Non
         contexts=len(data.others[0]),
         ceiling=ceiling,
         mean_tokens=sum(data.tokens) / len(data.tokens),
+        terms=tuple(terms),
     )

@@ -24,6 +24,13 @@ class MiSweepConfig(Strict):
     samples: PositiveInt = 1  # compressions per context
     prompt: PromptName = "notes"  # the compressor's prompt (tasks/prompts/)
     predictor_prompt: PromptName = "answer"
+    # A predictor enters the analyses when it answers this share of the items from the whole
+    # context X (measured in the stage: `predictor_uncompressed_accuracy`); below it, its cells are
+    # reported and left out (a predictor that cannot read says nothing about what Z carries).
+    min_predictor_accuracy: Fraction = 0.3
+    # Compressors of another family: reported beside the family, left out of the scaling fit
+    # (a name that is not among the compressors has nothing to leave out).
+    out_of_family: list[ModelName] = []
     # MI needs stochastic compressions: at temperature 0 every z is a function of x. At 1.0 (and
     # top_p 1) z is drawn from the very distribution the scorer's log-probs describe.
     temperature: Annotated[float, Field(gt=0.0)] = 1.0

@@ -5,6 +5,8 @@ cell table records why a cell failed."""
 
 from collections.abc import Sequence
 
+import polars as pl
+
 from tasks.engines import Engine, close_engines, open_engine
 from tasks.errors import InfopipeError, first_line
 from tasks.mi.compress import compress
@@ -80,6 +82,34 @@ def score_all(
             )
         except Exception as err:  # e.g. an empty compression under a proxy scorer
             failures[parts.scores(c)] = first_line(err)
+    return failures
+
+
+def answer_uncompressed(params: MiSweepParams, predictor: str, items: Items, parts: Parts) -> Failures:
+    """The predictor's answers from the whole context X of every dataset's items: whether it
+    reads at all (the analyses leave out a predictor that does not)."""
+    config = params.mi_sweep
+    todo = [d for d in config.datasets if not parts.store.done(parts.uncompressed(d, predictor))]
+    if not todo:
+        return {}
+    engine, failures = _engine(params, predictor, [parts.uncompressed(d, predictor) for d in todo])
+    if engine is None:
+        return failures
+    for dataset in todo:
+        whole = pl.DataFrame(
+            {
+                "item_id": [i.item_id for i in items[dataset]],
+                "sample": [0] * len(items[dataset]),
+                "notes": [i.context for i in items[dataset]],
+            }
+        )
+        by_id = {item.item_id: item for item in items[dataset]}
+        try:
+            rows = answer(engine, by_id, whole, config.predictor_prompt, config.answer_tokens)
+        except Exception as err:  # e.g. a context longer than the predictor's window
+            failures[parts.uncompressed(dataset, predictor)] = first_line(err)
+            continue
+        parts.store.write(parts.uncompressed(dataset, predictor), rows)
     return failures
 
 

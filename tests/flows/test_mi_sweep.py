@@ -69,7 +69,25 @@ def test_cells_carry_mi_accuracy_and_cost_and_bad_models_fail_only_their_cells(r
     assert metrics["compressor_parameters"] == {"world-s": size}
     assert metrics["known_mi_relative_error"] < 0.05
     saved = json.loads((workdir / "reports/mi_sweep/metrics.json").read_text())
-    assert {"spearman_mi_accuracy", "bits_per_token_by_compressor", "known_mi_relative_error"} <= set(saved)
+    assert {
+        "spearman_mi_accuracy",
+        "spearman_mi_accuracy_ci95",
+        "bits_per_token_by_compressor",
+        "bits_per_token_slope",
+        "bits_per_token_slope_ci95",
+        "compressor_parameters",
+        "cells_at_ceiling",
+        "notes_answer_rate",
+        "predictor_uncompressed_accuracy",
+        "estimator_bias_at_m",
+        "known_mi_relative_error",
+        "best_cell_accuracy",
+    } <= set(saved)
+    # Each predictor read the whole documents first; tiny's window cannot hold them (recorded).
+    assert set(saved["predictor_uncompressed_accuracy"]) == {"world-s"}
+    assert 0 <= saved["notes_answer_rate"]["world-s"] <= 1 and ok["notes_answer_rate"] is not None
+    bias = saved["estimator_bias_at_m"]
+    assert bias["other_contexts"] == 3 and bias["samples"] == 4
     for plot in ("accuracy_vs_mi", "bits_per_token", "rate_distortion", "scaling"):
         assert (workdir / f"reports/mi_sweep/{plot}.png").is_file()
     notes = pl.read_parquet(workdir / "data/mi_sweep/notes.parquet")

@@ -198,27 +198,35 @@ def _table(rows):
         "status": "ok",
         "error": None,
         "notes_tokens": 10.0,
+        "notes_answer_rate": 0.5,
         "mi_ceiling_bits": 3.0,
     }
     return pl.DataFrame([{**base, **r, "cell": f"{r['compressor']}-{r['predictor']}"} for r in rows])
 
 
-def test_report_decides_the_headline_from_the_cells():
-    sizes = {"s": 1, "m": 10, "l": 100}
+def _grid(sizes, accuracy_of, bits_of):
     rows = []
     for c in sizes:
         for p in sizes:
-            bits = {"s": 1.0, "m": 2.0, "l": 3.0}[c]
-            acc = 0.1 * sizes[c] ** 0.3 + 0.01 * sizes[p] ** 0.1  # the compressor matters more
+            bits = bits_of(c)
             rows.append(
                 {
                     "compressor": c,
                     "predictor": p,
                     "mi_bits": bits,
                     "bits_per_token": bits / 10,
-                    "accuracy": acc,
+                    "accuracy": accuracy_of(c, p),
+                    "flops": 1e9 * (sizes[c] + sizes[p]),
                 }
             )
+    return rows
+
+
+def test_report_decides_the_headline_from_the_cells():
+    sizes = {"s": 1, "m": 10, "l": 100}
+    bits = {"s": 1.0, "m": 2.0, "l": 3.0}
+    # The compressor matters more: per GFLOP, scaling it gains more than scaling the predictor.
+    rows = _grid(sizes, lambda c, p: 0.1 * sizes[c] ** 0.3 + 0.01 * sizes[p] ** 0.1, bits.get)
     rows.append({"compressor": "x", "predictor": "s", "status": "failed", "error": "x failed to load: boom"})
     table = _table(rows)
     metrics = report.metrics(table, sizes, {})
@@ -226,15 +234,89 @@ def test_report_decides_the_headline_from_the_cells():
     assert metrics["failures"] == {"x-s": "x failed to load: boom"}
     assert metrics["bits_per_token_by_compressor"] == {"l": 0.3, "m": 0.2, "s": 0.1}
     assert metrics["compressor_parameters"] == {"s": 1, "m": 10, "l": 100}
-    assert metrics["bits_per_token_rises_with_compressor_size"] is True
     assert metrics["spearman_mi_accuracy"] > 0.8
-    assert metrics["scaling"]["compressor_scaling_beats_predictor_scaling"] is True
+    scaling = metrics["scaling"]
+    assert scaling["scale_compressor"]["accuracy_gain_per_gflop"] == pytest.approx(
+        (0.1 * 100**0.3 - 0.1) / 99
+    )
+    assert metrics["headline"]["compressor_scaling_beats_predictor_scaling"] is True
+    # l's 3.0 bits sit at its 3.0-bit ceiling: a lower bound, out of the fit (s and m remain)
+    assert metrics["cells_at_ceiling"] == ["world-l-16"]
+    assert metrics["bits_per_token_slope"] == pytest.approx(0.1)  # 0.1 -> 0.2 over one decade
+    assert metrics["bits_per_token_rises_with_compressor_size"] is True
     assert metrics["headline_met"] is True
-    assert metrics["at_ceiling"] == ["world-l-16"]  # 3.0 bits of a 3.0-bit ceiling
     flipped = table.with_columns(pl.col("bits_per_token") * -1)
     assert (
         report.metrics(flipped, sizes, {})["headline"]["bits_per_token_rises_with_compressor_size"] is False
     )
+
+
+def test_predictors_that_cannot_read_and_out_of_family_compressors_are_left_out():
+    sizes = {"s": 1, "m": 10, "l": 100}
+    rows = _grid(
+        sizes, lambda c, p: 0.0 if p == "s" else 0.1 * sizes[c] ** 0.3, lambda c: 0.5 * sizes[c] ** 0.2
+    )
+    table = _table(rows)
+    metrics = report.metrics(table, sizes, {}, None, {"s": 0.1, "m": 0.4, "l": 0.5}, 0.3, ["l"])
+    assert metrics["predictors_left_out"] == ["s"] and metrics["cells_in_analyses"] == 6
+    assert metrics["spearman_mi_accuracy_by_predictor"].keys() == {"m", "l"}
+    assert metrics["compressor_parameters"] == {"s": 1, "m": 10, "l": 100}  # reported
+    assert metrics["scaling"]["scale_compressor"]["to"] == "m"  # l is another family
+    assert metrics["bits_per_token_slope"] == pytest.approx((0.05 * 10**0.2 - 0.05) / 1)
+    # Within budgets: a compressor seen at one budget only says nothing about the slope.
+    other = table.with_columns(
+        pl.when(pl.col("compressor") == "m").then(32).otherwise(pl.col("budget")).alias("budget"),
+        pl.when(pl.col("compressor") == "m")
+        .then(9.0)
+        .otherwise(pl.col("bits_per_token"))
+        .alias("bits_per_token"),
+    )
+    assert report.metrics(other, sizes, {}, None, {"m": 0.4}, 0.3, ["l"])["bits_per_token_slope"] is None
+
+
+def test_intervals_resample_the_items_jointly_and_cover_the_point_value():
+    """Two compressions on 40 items: the better one's notes carry the answer (high MI, correct);
+    the paired bootstrap over items gives CIs around the point values, and identical inputs
+    give identical intervals (seeded)."""
+    rng = np.random.default_rng(1)
+    items = [f"i{k}" for k in range(40)]
+    sizes = {"s": 1, "m": 10, "l": 100}
+    rows, answers, terms = [], [], []
+    for c, level in [("s", 0.2), ("m", 0.5), ("l", 0.8)]:
+        nats = rng.normal(level * 3, 0.3, len(items))
+        correct = (rng.random(len(items)) < level).astype(float)
+        key = f"world-{c}-16"
+        cell = f"{c}-m"
+        rows.append({"compressor": c, "predictor": "m", "mi_bits": nats.mean() / math.log(2),
+                     "bits_per_token": nats.mean() / math.log(2) / 10, "accuracy": correct.mean(),
+                     "flops": 1e9 * (sizes[c] + 10), "mi_ceiling_bits": 6.0})  # fmt: skip
+        answers.append(pl.DataFrame({"cell": cell, "item_id": items, "accuracy": correct}))
+        terms.append(
+            pl.DataFrame(
+                {"compression": key, "dataset": "world", "item_id": items, "nats": nats, "tokens": 10}
+            )
+        )
+    table = _table(rows)
+    both = (pl.concat(answers), pl.concat(terms))
+    metrics = report.metrics(table, sizes, {}, both, {"m": 0.5}, 0.3)
+    low, high = metrics["bits_per_token_slope_ci95"]
+    assert low <= metrics["bits_per_token_slope"] <= high and low > 0
+    assert metrics["spearman_mi_accuracy"] == pytest.approx(1.0)
+    rho_low, rho_high = metrics["spearman_mi_accuracy_ci95"]
+    assert -1 <= rho_low <= rho_high <= 1
+    assert report.metrics(table, sizes, {}, both, {"m": 0.5}, 0.3)["bits_per_token_slope_ci95"] == [low, high]
+
+
+def test_the_estimators_bias_at_the_sweeps_m_is_small_and_negative_near_the_ceiling():
+    from tasks.mi import channels
+
+    bias = channels.relative_bias(n=64, m=63, repeats=20)
+    assert set(bias) == {f"symmetric_k{c.k}_eps{c.eps}" for c in channels.CHANNELS}
+    # Bootstrap-free: a mean over 20 seeds of 64 samples; the channels' MI is at most log 16 nats,
+    # well under log 64, so the bias is a few percent at most (0.15: a bound decided beforehand).
+    assert all(abs(b) < 0.15 for b in bias.values())
+    low_m = channels.relative_bias(n=64, m=3, repeats=20)
+    assert low_m["symmetric_k16_eps0.3"] < bias["symmetric_k16_eps0.3"]  # fewer contexts: lower ceiling
 
 
 @pytest.mark.heavy  # ~14 s: the known-MI channels at the validation size
@@ -261,9 +343,10 @@ def test_a_sweep_whose_every_compression_failed_still_reports(tmp_path):
     )
     parts = Parts(params, PartStore(tmp_path, "x"))
     failures = {parts.notes(c): "world-s failed to load: no weights" for c in compressions(params.mi_sweep)}
-    table, answers, _ = assemble(params.mi_sweep, parts, failures, {"world-s": 10})
+    sweep = assemble(params.mi_sweep, parts, failures, {"world-s": 10}, {"world": {}})
+    table = sweep.table
     assert table["status"].to_list() == ["failed"] and table["error"][0].startswith("world-s failed to load")
-    assert {"mi_bits", "accuracy", "flops"} <= set(table.columns) and answers.is_empty()
-    metrics = report.metrics(table, {"world-s": 10}, report.known_mi())
+    assert {"mi_bits", "accuracy", "flops"} <= set(table.columns) and sweep.answers.is_empty()
+    metrics = report.metrics(table, {"world-s": 10}, report.known_mi(), (sweep.answers, sweep.terms), {})
     assert metrics["failed_cells"] == metrics["cells"] == 1
     assert "failed" in report.summary(metrics, table)
