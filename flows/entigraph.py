@@ -3,13 +3,16 @@
 entities   every extractor lists each source document's salient entities (the generator LLM's
            JSON answer with bounded retries; the family's entity role; spaCy NER); per document
            the first extractor that finds any is used; precision/recall against the world's truth
-relations  pairs and seeded triples under token budgets, one engine batch, stored per document
-           (a rerun after a kill generates only the missing documents)
-corpus     rows with provenance, exact and near duplicates removed, statistics
-pretrain   the base model continued on raw documents (repeated to the corpus's tokens) and on
-           prefixes of the EntiGraph stream (budgets), with transformers' Trainer
-evaluate   closed-book multiple-choice QA (lm-eval, tasks/entigraph/lm_eval/) for base, raw
-           CPT, every budget, and the base model with the document in context
+relations  pairs and seeded triples under token budgets, and the Rephrase baseline's rewrites
+           of each document, one engine batch, stored per document (a rerun after a kill
+           generates only the missing documents)
+corpus     rows with provenance, exact and near duplicates removed, statistics, faithfulness
+pretrain   the base model continued on raw documents and on rephrasings (each repeated to the
+           corpus's tokens) and on prefixes of the EntiGraph stream (budgets), with transformers'
+           Trainer
+evaluate   closed-book multiple-choice QA (lm-eval, tasks/entigraph/lm_eval/), forward,
+           reversed and paraphrased questions, for base, raw CPT, Rephrase CPT, every budget,
+           and the base model with the document in context
 
 Produces data/entigraph/{documents/, extractions.parquet, corpus.parquet, qa.jsonl,
 answers.parquet, models/}, reports/entigraph/{metrics.json, summary.md, accuracy/, accuracy.png}
@@ -28,7 +31,7 @@ from flows.params import read
 from flows.runtime import run_tags
 from tasks import tracking
 from tasks.engines import close_engines
-from tasks.entigraph import cpt, qa, report, synthesis
+from tasks.entigraph import cpt, faithfulness, qa, report, synthesis
 from tasks.entigraph.config import EntigraphParams
 from tasks.entigraph.corpus import DocumentStore
 from tasks.entigraph.evaluate import evaluate_all
@@ -61,14 +64,15 @@ def entigraph(params_file: str = "params.yaml", overrides: list[str] | None = No
         made = synthesis.corpus(params, sources, extractions, chosen, store, accounting)
         close_engines()
 
-        pretrained = pretrain(params, sources, made.corpus["text"].to_list(), out.data / "models")
+        corpus, rephrased = made.corpus["text"].to_list(), made.rephrased["text"].to_list()
+        pretrained = pretrain(params, sources, corpus, out.data / "models", rephrased)
         qa.write_items([q for s in sources for q in s.questions])
         accuracy, answers = evaluate(params, pretrained, out.data / "models")
         for name, scores in accuracy.items():
             with run.child(name, {"model": name}) as child:
                 child.log_metrics({**scores, **pretrained.trained.get(name, {})})
 
-        metrics = report.metrics(sources, made, pretrained, accuracy)
+        metrics = report.metrics(sources, made, pretrained, accuracy, answers, faithfulness.of_world())
         run.log_metrics(report.headline_metrics(metrics))
         run.log_artifacts(report.write(out, sources, made, answers, metrics))
     return metrics

@@ -6,6 +6,7 @@ from tasks.bench import (  # noqa: F401 - registers
     decoding,
     engine,
     entigraph,
+    generators,
     mi,
     models,
     reliability,

@@ -1,6 +1,7 @@
 """`infopipe bench checkpoints`: wall time of the cpu profile's GRPO run (stage rl_run's params,
 into a temporary folder) and of one checkpoint's evaluation (its rollouts with full-vocabulary
-entropy), and the process's peak memory."""
+entropy, from `checkpoints.entropy_from`; the hf scorer's load is inside the timing), and the
+process's peak memory."""
 
 import resource
 import tempfile
@@ -31,12 +32,13 @@ def checkpoints_bench(params: Params) -> dict[str, Any]:
         )
         rl_seconds = time.perf_counter() - start
         last = Checkpoint(config.steps, Path(folder) / f"checkpoint-{config.steps}")
-        engine = open_engine(*rollout.checkpoint_params(params, last, config.model))
         heldout = prompts.load(
             evaluation.dataset, "heldout", evaluation.kinds, evaluation.prompts, evaluation.seed
         )
+        # The engine is started (and warmed up) before timing, as the stage reuses it.
+        open_engine(*rollout.checkpoint_params(params, last, config.model))
         start = time.perf_counter()
-        rows = rollout.rollouts(engine, heldout, evaluation, last.step)
+        rows = rollout.evaluate(params, last, heldout, evaluation)
         eval_seconds = time.perf_counter() - start
         close_engines()
     return {
@@ -47,6 +49,7 @@ def checkpoints_bench(params: Params) -> dict[str, Any]:
         "checkpoint_eval_seconds": eval_seconds,
         "checkpoint_eval_completions": rows.height,
         "checkpoint_eval_tokens": int(rows["tokens"].sum()),
+        "checkpoint_entropy_from": evaluation.entropy_from,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "model": config.model,
         "engine": params.engine.backend,

@@ -1,7 +1,7 @@
 """Section `checkpoints` of params.yaml: which checkpoint series, and how each checkpoint is
 evaluated (stage `checkpoints`; reference/algorithms.md 4.7, 4.8, 4.10)."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -33,6 +33,11 @@ class CheckpointsConfig(Strict):
     stop: list[str] = ["\n"]  # a world answer is one line
     temperature: Annotated[float, Field(gt=0.0)] = 1.0
     epr_top_k: PositiveInt = 10  # top-K log-probs behind the Entropy Production Rate
+    # Where each token's full-vocabulary entropy comes from. `hf`: the engine samples (top-K
+    # log-probs only), then one teacher-forced transformers pass over every completion computes
+    # it from the logits (exact; no Python object per vocabulary entry). `engine`: the engine
+    # returns every log-prob of every step (vLLM: ~17 tokens/s on two cores).
+    entropy_from: Literal["hf", "engine"] = "hf"
     hwe_window: PositiveInt = 4  # tokens in ARES' forward window
     hwe_percentile: Annotated[float, Field(gt=0.0, lt=100.0)] = 80.0  # of the first checkpoint's windows
     seed: Seed = 0

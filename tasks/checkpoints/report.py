@@ -14,7 +14,7 @@ from tasks.checkpoints.config import CheckpointsConfig
 from tasks.io import write_text
 from tasks.outputs import JobOutputs
 from tasks.parts import PartStore
-from tasks.stats import mean_with_ci, spearman
+from tasks.stats import bootstrap_ci, mean_with_ci, spearman
 
 R2_GOAL = 0.8
 
@@ -115,6 +115,32 @@ def metrics_json(table: pl.DataFrame, config: CheckpointsConfig, cut: float) -> 
     return out
 
 
+def reward_rise(rollouts: pl.DataFrame, first: int, last: int) -> dict[str, Any]:
+    """Mean reward at `last` minus at `first`, with a paired bootstrap 95% CI over prompts (the
+    same prompts and seeds at every checkpoint; a prompt's reward is its samples' mean)."""
+    per_item = rollouts.group_by("step", "item_id").agg(pl.col("reward").mean())
+    a = per_item.filter(pl.col("step") == first).select("item_id", pl.col("reward").alias("a"))
+    b = per_item.filter(pl.col("step") == last).select("item_id", pl.col("reward").alias("b"))
+    diff = (b.join(a, on="item_id")["b"] - b.join(a, on="item_id")["a"]).to_list()
+    low, high = bootstrap_ci(diff)
+    return {
+        "reward_rise": float(np.mean(diff)) if diff else float("nan"),
+        "reward_rise_ci95": [low, high],
+        "reward_rise_beyond_ci": bool(diff) and low > 0,
+    }
+
+
+def early_entropy_drop_share(steps: Sequence[int], entropy: Sequence[float]) -> float | None:
+    """Share of the total entropy drop (first to last checkpoint) reached by a quarter of the
+    steps (entropy interpolated linearly between checkpoints); None without a drop."""
+    total = entropy[0] - entropy[-1]
+    if len(steps) < 2 or not total > 0:
+        return None
+    quarter = steps[0] + (steps[-1] - steps[0]) / 4
+    at = float(np.interp(quarter, steps, entropy))
+    return (entropy[0] - at) / total
+
+
 def headline(table: pl.DataFrame, r2: float | None) -> dict[str, Any]:
     usable = table.filter(pl.col("reward").is_not_nan())
     if usable.height < 2:
@@ -187,7 +213,10 @@ def assemble(
     rollouts = pl.concat([store.read(k) for k in keys])
     cut = threshold(store.read(keys[0]), config)
     table = pl.DataFrame([checkpoint_row(store.read(k), config, cut) for k in keys], infer_schema_length=None)
-    return rollouts, table, metrics_json(table, config, cut)
+    m = metrics_json(table, config, cut)
+    steps = table["step"].to_list()
+    m["early_entropy_drop_share"] = early_entropy_drop_share(steps, table["policy_entropy"].to_list())
+    return rollouts, table, m | reward_rise(rollouts, steps[0], steps[-1])
 
 
 def write(

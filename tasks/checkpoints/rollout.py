@@ -1,7 +1,9 @@
-"""Rollouts of one checkpoint: every prompt sampled `samples` times at the configured temperature
-through an engine that returns every token's full-vocabulary entropy, each completion checked by
-the verifier. One row per completion."""
+"""Rollouts of one checkpoint: every prompt sampled `samples` times at the configured temperature,
+each token's full-vocabulary entropy either returned by the sampling engine or computed by one
+teacher-forced pass of the hf engine over the completions (`entropy_from`), each completion
+checked by the verifier. One row per completion."""
 
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import polars as pl
@@ -13,7 +15,7 @@ from tasks.checkpoints.prompts import Item
 from tasks.checkpoints.series import Checkpoint, vocab_size
 from tasks.checkpoints.verifiers import VERIFIERS
 from tasks.config import EngineParams
-from tasks.engines import Engine, open_engine
+from tasks.engines import Engine, close_engines, open_engine
 from tasks.parts import PartStore
 from tasks.samplers import SamplingConfig
 
@@ -36,21 +38,27 @@ SCHEMA: dict[str, Any] = {
 }
 
 
-def sampling(config: CheckpointsConfig) -> SamplingConfig:
+def sampling(config: CheckpointsConfig, entropy: bool = True) -> SamplingConfig:
     return SamplingConfig(
         max_tokens=config.max_tokens,
         temperature=config.temperature,
         stop=config.stop,
         logprobs=config.epr_top_k,
-        entropy=True,
+        entropy=entropy,
     )
 
 
-def rollouts(engine: Engine, items: list[Item], config: CheckpointsConfig, step: int) -> pl.DataFrame:
+def rollouts(
+    engine: Engine, items: list[Item], config: CheckpointsConfig, step: int, scorer: Engine | None = None
+) -> pl.DataFrame:
+    """The rollout table; with `scorer`, entropies come from its pass over the completions."""
     verify = VERIFIERS.get(config.verifier)
     prompts = [item.prompt for item in items for _ in range(config.samples)]
     seeds = [config.seed + i for i in range(len(prompts))]  # the same draws for every checkpoint
-    gens = engine.generate(prompts, sampling(config), seeds=seeds)
+    gens = engine.generate(prompts, sampling(config, entropy=scorer is None), seeds=seeds)
+    if scorer is not None:
+        computed = scorer.entropy_ids([g.prompt_ids for g in gens], [list(g.token_ids) for g in gens])
+        gens = [replace(g, entropy=h, tail_mass=[0.0] * len(h)) for g, h in zip(gens, computed, strict=True)]
     rows = []
     for i, g in enumerate(gens):
         item = items[i // config.samples]
@@ -98,9 +106,15 @@ def checkpoint_params(params: P, checkpoint: Checkpoint, like: str) -> tuple[P, 
 
 
 def evaluate(params: P, checkpoint: Checkpoint, items: list[Item], config: CheckpointsConfig) -> pl.DataFrame:
-    """One checkpoint's rollouts, through an engine that keeps every log-prob."""
+    """One checkpoint's rollouts: sampled by the configured engine, entropies from the hf
+    engine's logits or from an engine that keeps every log-prob (`entropy_from`)."""
     scoped, name = checkpoint_params(params, checkpoint, config.like)
-    return rollouts(open_engine(scoped, name), items, config, checkpoint.step)
+    scorer = open_engine(scoped, name, "hf") if config.entropy_from == "hf" else None
+    try:
+        return rollouts(open_engine(scoped, name), items, config, checkpoint.step, scorer)
+    finally:
+        if scorer is not None:
+            close_engines("hf")  # one checkpoint's scorer at a time
 
 
 def evaluate_part(

@@ -110,6 +110,11 @@ class Engine(ABC):
     def score_ids(self, prompt_ids: list[list[int]], cont_ids: list[list[int]]) -> list[list[float]]:
         """Log-probs of each continuation token given its prompt."""
 
+    def entropy_ids(self, prompt_ids: list[list[int]], cont_ids: list[list[int]]) -> list[list[float]]:
+        """Full-vocabulary entropy (nats) of the next-token distribution before each
+        continuation token; a backend that holds the logits overrides this."""
+        raise InfopipeError("engine", f"backend {self.backend} computes no entropy of given tokens (use hf)")
+
     def warm_up(self) -> None:
         """One short generation, so that the first timed call does not pay one-off set-up."""
         self.generate_ids([[self.tokenizer.eos_token_id or 0]], SamplingConfig(max_tokens=2))

@@ -30,6 +30,9 @@ class HfEngine(Engine):
     def score_ids(self, prompt_ids: list[list[int]], cont_ids: list[list[int]]) -> list[list[float]]:
         return generation.score(self._model, prompt_ids, cont_ids, self.config.hf_batch_size)
 
+    def entropy_ids(self, prompt_ids: list[list[int]], cont_ids: list[list[int]]) -> list[list[float]]:
+        return generation.entropies(self._model, prompt_ids, cont_ids, self.config.hf_batch_size)
+
     def logits(self, ids: list[int]) -> Any:
         """Raw logits [len(ids), vocab] after each prefix of `ids` (the reference in tests)."""
         return generation.logits(self._model, ids)

@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 
 from tasks.config import EngineParams, Fraction, ModelName, PositiveInt, Seed, Strict
 from tasks.entigraph.extraction import EXTRACTORS
+from tasks.entigraph.questions import FORMS, Form
 from tasks.prompts import PromptName
 from tasks.samplers import SamplingConfig
 from tasks.world.document import QUESTIONS
@@ -47,6 +48,19 @@ class RelationsConfig(Strict):
     sampling: SamplingConfig = SamplingConfig(max_tokens=512, temperature=1.0, logprobs=0, entropy=False)
 
 
+class RephraseConfig(Strict):
+    """The Rephrase CPT baseline: the relation step's generator and sampling rewrite each
+    document once per style (the paper's baseline, WRAP styles), in the same engine batch."""
+
+    prompt: PromptName = "entigraph_rephrase"
+    styles: list[str] = [
+        "like a Wikipedia article",
+        "in simple words a child could understand",
+        "as a short formal summary",
+        "as a news report",
+    ]
+
+
 class CptConfig(Strict):
     """Step 4: continued pretraining with transformers' Trainer (the paper's recipe, scaled)."""
 
@@ -72,11 +86,15 @@ class QaConfig(Strict):
     """Step 5: closed-book multiple-choice QA on the source documents (lm-eval, local YAML)."""
 
     kinds: list[str] = ["founder", "founded", "city", "product", "ceo", "revenue"]
+    # tasks/entigraph/questions.py: forward (the world's wording), reversed, paraphrased
+    forms: list[Form] = list(FORMS)
     choices: Annotated[int, Field(ge=2, le=10)] = 4  # gold + distractors of the same kind
     seed: Seed = 0
 
     @model_validator(mode="after")
     def _kinds(self) -> "QaConfig":
+        if not self.forms:
+            raise ValueError("forms is empty")
         for kind in self.kinds:
             if kind not in QUESTIONS:
                 raise ValueError(f"kinds: unknown question kind {kind!r} (known: {', '.join(QUESTIONS)})")
@@ -92,6 +110,7 @@ class EntigraphConfig(Strict):
     # Factories: their defaults consult registries that fill as this package imports its members.
     entities: EntitiesConfig = Field(default_factory=EntitiesConfig)
     relations: RelationsConfig = RelationsConfig()
+    rephrase: RephraseConfig = RephraseConfig()
     near_duplicate: Annotated[float, Field(gt=0.0, le=1.0)] = 0.8  # word 5-gram Jaccard to drop a row
     cpt: CptConfig = CptConfig()
     qa: QaConfig = QaConfig()

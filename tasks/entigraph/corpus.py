@@ -17,7 +17,7 @@ from tasks.parts import PartStore
 SCHEMA = pl.Schema(
     {  # type: ignore[arg-type]
         "doc_id": pl.String,
-        "kind": pl.String,  # summary | pair | triple
+        "kind": pl.String,  # summary | pair | triple | rephrase
         "entities": pl.List(pl.String),
         "text": pl.String,
         "prompt_version": pl.String,

@@ -1,5 +1,6 @@
 """Step 4: continued pretraining of the base model on (a) the raw source documents repeated to
-the EntiGraph corpus's token count and (b) prefixes of the EntiGraph token stream (budgets).
+the EntiGraph corpus's token count, (b) the rephrasings repeated to the same count (Rephrase CPT)
+and (c) prefixes of the EntiGraph token stream (budgets).
 
 As the reference (data/tokenize_entigraph.py, cptdata.py): texts shuffled, BOS + text + EOS,
 concatenated, cut into fixed blocks without boundary masking; a `replay_rate` share of blocks is
@@ -24,15 +25,20 @@ from tasks.world.document import from_tables
 
 @dataclass(frozen=True)
 class Run:
-    name: str  # raw_cpt | entigraph_<tokens>
+    name: str  # raw_cpt | rephrase_cpt | entigraph_<tokens>
     tokens: list[int]  # the training stream of one epoch (before replay)
     synthetic_tokens: int  # EntiGraph tokens in it (0 for raw)
 
 
-def runs(source: list[int], synthetic: list[int], budgets: Sequence[float]) -> list[Run]:
-    """Raw CPT (the source stream repeated to the synthetic stream's length), then one run per
-    budget: a prefix of the synthetic stream (the reference's `subsample_ratio`)."""
+def runs(
+    source: list[int], synthetic: list[int], budgets: Sequence[float], rephrased: Sequence[int] = ()
+) -> list[Run]:
+    """Raw CPT (the source stream repeated to the synthetic stream's length), Rephrase CPT (the
+    rephrasings repeated to the same length; only with rephrasings), then one run per budget: a
+    prefix of the synthetic stream (the reference's `subsample_ratio`)."""
     out = [Run("raw_cpt", repeat_to(source, len(synthetic)), 0)]
+    if rephrased:
+        out.append(Run("rephrase_cpt", repeat_to(rephrased, len(synthetic)), 0))
     for share in sorted(budgets):
         size = int(len(synthetic) * share)
         if all(r.name != f"entigraph_{size}" for r in out):
@@ -136,16 +142,22 @@ class Pretraining:
 
 
 def pretrain_all(
-    params: EntigraphParams, sources: Sequence[Source], corpus: Sequence[str], folder: Path
+    params: EntigraphParams,
+    sources: Sequence[Source],
+    corpus: Sequence[str],
+    folder: Path,
+    rephrased: Sequence[str] = (),
 ) -> Pretraining:
-    """The base model continued on the raw documents (repeated to the corpus's tokens) and on
-    prefixes of the EntiGraph stream, one model per run under `folder` (only this run's stay)."""
+    """The base model continued on the raw documents and on the rephrasings (each repeated to
+    the corpus's tokens) and on prefixes of the EntiGraph stream, one model per run under
+    `folder` (only this run's stay)."""
     config = params.entigraph.cpt
     tok = tokenizer(params)
     synthetic = stream(list(corpus), tok, config.seed)
     source = stream([s.text for s in sources], tok, config.seed)
+    rewrites = stream(list(rephrased), tok, config.seed)
     replay = stream([d.text for d in from_tables(read_world(), "train")], tok, config.seed)
-    planned = runs(source, synthetic, config.budgets)
+    planned = runs(source, synthetic, config.budgets, rewrites)
     shutil.rmtree(folder, ignore_errors=True)
     base = base_source(params)
     trained = {

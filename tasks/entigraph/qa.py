@@ -1,8 +1,8 @@
 """Step 5: closed-book multiple-choice QA about the source documents, as the lm-eval tasks of
 tasks/entigraph/lm_eval/ (closed book, and with the document in context).
 
-Each question: the world's ground-truth question and answer, plus distractors of the same kind
-drawn (seeded) from the answers of other documents."""
+Each question: a ground-truth fact asked in one form (tasks/entigraph/questions.py), plus
+distractors of the same kind drawn (seeded) from the answers of other documents."""
 
 import json
 import random
@@ -13,6 +13,7 @@ from typing import Any
 from tasks import lmeval
 from tasks.engines import Engine
 from tasks.entigraph.config import QaConfig
+from tasks.entigraph.questions import asked, company
 from tasks.errors import InfopipeError
 from tasks.io import atomic_path
 from tasks.stats import mean_with_ci
@@ -24,21 +25,23 @@ CLOSED_BOOK, IN_CONTEXT = "entigraph_closed_book", "entigraph_in_context"
 
 
 def items(docs: Sequence[Document], pool: Sequence[Document], config: QaConfig) -> list[dict[str, Any]]:
-    """Questions of `docs` with `config.choices` options; distractors from answers in `pool`."""
-    answers: dict[str, list[str]] = {}
-    for doc in pool:
-        for q in doc.questions:
-            answers.setdefault(q.kind, []).append(q.answer)
+    """Questions of `docs` in every form of `config.forms` with `config.choices` options;
+    distractors are answers of the same kind in `pool` (companies of a different answer for
+    reversed questions, so that no distractor is also right)."""
+    facts = [(company(doc), {q.kind: q.answer for q in doc.questions}) for doc in pool]
     rng = random.Random(config.seed)
     out = []
     for doc in docs:
-        for q in doc.questions:
-            if q.kind not in config.kinds:
-                continue
-            others = sorted({a for a in answers.get(q.kind, []) if a != q.answer})
+        truth = {q.kind: q.answer for q in doc.questions}
+        for q in asked(doc, config.kinds, config.forms):
+            if q.pool == "company":
+                wrong = {name for name, answers in facts if answers.get(q.kind) != truth[q.kind]}
+            else:
+                wrong = {answers[q.kind] for _, answers in facts if q.kind in answers}
+            others = sorted(wrong - {q.answer})
             if len(others) < config.choices - 1:
                 raise InfopipeError(
-                    "entigraph.qa.choices", f"only {len(others)} distractors of kind {q.kind!r}"
+                    "entigraph.qa.choices", f"only {len(others)} distractors of {q.form} {q.kind!r}"
                 )
             choices = [q.answer, *rng.sample(others, config.choices - 1)]
             rng.shuffle(choices)
@@ -46,6 +49,7 @@ def items(docs: Sequence[Document], pool: Sequence[Document], config: QaConfig) 
                 {
                     "doc_id": doc.doc_id,
                     "kind": q.kind,
+                    "form": q.form,
                     "question": q.text,
                     "answer": q.answer,
                     "choices": choices,

@@ -70,6 +70,7 @@ def quality(params: EntigraphParams) -> list[Source]:
                 {
                     "doc_id": str(row["article_id"]),
                     "kind": "quality",
+                    "form": "forward",
                     "question": f"{context} {q['question'][:1].lower()}{q['question'][1:]}",
                     "answer": q["options"][int(q["gold_label"]) - 1],
                     "choices": list(q["options"]),

@@ -11,6 +11,7 @@ from tasks import prompts
 from tasks.catalog import model_spec
 from tasks.config import config_hash
 from tasks.engines import open_engine
+from tasks.entigraph import rephrase
 from tasks.entigraph.config import EntigraphParams
 from tasks.entigraph.corpus import DocumentStore, deduplicate
 from tasks.entigraph.extraction import EXTRACTORS, Extraction
@@ -22,13 +23,16 @@ from tasks.samplers import SamplingConfig
 @dataclass(frozen=True)
 class Synthesis:
     """Steps 1-3's outcome: every extractor's entities, the one chosen per document, every
-    generated row, the deduplicated corpus, what deduplication dropped, the token accounting."""
+    generated row, the deduplicated EntiGraph corpus (summaries, pairs, triples) and what
+    deduplication dropped, the deduplicated rephrasings (the baseline's corpus), the token
+    accounting."""
 
     extractions: dict[str, list[Extraction]]
     chosen: list[tuple[str, Extraction]]
     rows: pl.DataFrame
     corpus: pl.DataFrame
     dropped: dict[str, int]
+    rephrased: pl.DataFrame
     accounting: dict[str, int]
 
 
@@ -37,7 +41,11 @@ def made_by(params: EntigraphParams) -> str:
     config = params.entigraph
     models = [config.entities.model, config.relations.model, config.cpt.base]
     return config_hash(
-        config.entities, config.relations, params.engine, *(model_spec(params, m) for m in models)
+        config.entities,
+        config.relations,
+        config.rephrase,
+        params.engine,
+        *(model_spec(params, m) for m in models),
     )
 
 
@@ -49,10 +57,13 @@ def corpus(
     store: DocumentStore,
     accounting: dict[str, int],
 ) -> Synthesis:
-    """The stored rows of every source document, deduplicated into the corpus."""
+    """The stored rows of every source document, deduplicated into the EntiGraph corpus and
+    the rephrasings."""
     rows = store.read_all([s.doc_id for s in sources])
-    kept, dropped = deduplicate(rows, params.entigraph.near_duplicate)
-    return Synthesis(extractions, chosen, rows, kept, dropped, accounting)
+    threshold = params.entigraph.near_duplicate
+    kept, dropped = deduplicate(rows.filter(pl.col("kind") != rephrase.KIND), threshold)
+    rephrased, _ = deduplicate(rows.filter(pl.col("kind") == rephrase.KIND), threshold)
+    return Synthesis(extractions, chosen, rows, kept, dropped, rephrased, accounting)
 
 
 def _as_json(sampling: SamplingConfig) -> str:
@@ -81,12 +92,14 @@ def synthesize(
     chosen: Sequence[tuple[str, Extraction]],
     store: DocumentStore,
 ) -> dict[str, int]:
-    """Generate the relation texts of unfinished documents (one batch) and store every row."""
+    """Generate the relation texts and rephrasings of unfinished documents (one batch) and
+    store every row."""
     config = params.entigraph.relations
     entities = params.entigraph.entities
     budget = plan([(s.doc_id, s.text, e.entities) for s, (_, e) in zip(sources, chosen, strict=True)], config)
+    rewrites = rephrase.requests([(s.doc_id, s.text) for s in sources], params.entigraph.rephrase, config)
     pending = {s.doc_id for s in sources if not store.done(s.doc_id)}
-    requests = [r for r in budget.requests if r.doc_id in pending]
+    requests = [r for r in [*budget.requests, *rewrites] if r.doc_id in pending]
     outputs = []
     if requests:
         engine = open_engine(params, config.model)
@@ -136,7 +149,7 @@ def synthesize(
             store.write_rows(source.doc_id, rows[source.doc_id])
     store.prune([s.doc_id for s in sources])
     return {
-        "planned_requests": len(budget.requests),
+        "planned_requests": len(budget.requests) + len(rewrites),
         "generated_requests": len(requests),
         "resumed_documents": len(sources) - len(pending),
         "left_out_by_budget": sum(budget.skipped.values()),

@@ -127,13 +127,13 @@ def _row(
     }
 
 
-def score(
+def _continuations(
     model: Any, prompt_ids: list[list[int]], cont_ids: list[list[int]], batch_size: int
-) -> list[list[float]]:
-    """Right-padded forward passes; log p of each continuation token given everything before it."""
+) -> Any:
+    """Right-padded forward passes: per (prompt, continuation), float32 log-softmax rows
+    [len(continuation), vocab], row t the distribution continuation token t was drawn from."""
     import torch
 
-    scores: list[list[float]] = []
     pairs = list(zip(prompt_ids, cont_ids, strict=True))
     for start in range(0, len(pairs), batch_size):
         batch = [c + k for c, k in pairs[start : start + batch_size]]
@@ -142,14 +142,32 @@ def score(
         mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch])
         with torch.inference_mode():
             logits = model(input_ids=input_ids.to(model.device), attention_mask=mask.to(model.device)).logits
-        for row, (ctx, cont) in enumerate(pairs[start : start + batch_size]):
-            if not cont:
-                scores.append([])
-                continue
-            span = logits[row, len(ctx) - 1 : len(ctx) + len(cont) - 1].float()
-            logp = torch.log_softmax(span, dim=-1)
-            scores.append(logp.gather(-1, torch.tensor(cont).unsqueeze(-1)).squeeze(-1).tolist())
-    return scores
+            for row, (ctx, cont) in enumerate(pairs[start : start + batch_size]):
+                span = logits[row, len(ctx) - 1 : len(ctx) + len(cont) - 1].float()
+                yield cont, torch.log_softmax(span, dim=-1)
+
+
+def score(
+    model: Any, prompt_ids: list[list[int]], cont_ids: list[list[int]], batch_size: int
+) -> list[list[float]]:
+    """Log p of each continuation token given everything before it."""
+    import torch
+
+    return [
+        logp.gather(-1, torch.tensor(cont).unsqueeze(-1)).squeeze(-1).tolist() if cont else []
+        for cont, logp in _continuations(model, prompt_ids, cont_ids, batch_size)
+    ]
+
+
+def entropies(
+    model: Any, prompt_ids: list[list[int]], cont_ids: list[list[int]], batch_size: int
+) -> list[list[float]]:
+    """Full-vocabulary entropy (nats) of the raw next-token distribution before each
+    continuation token, computed where the logits are (no per-entry Python objects)."""
+    return [
+        (-(logp.exp() * logp).nan_to_num().sum(-1)).tolist() if cont else []
+        for cont, logp in _continuations(model, prompt_ids, cont_ids, batch_size)
+    ]
 
 
 def logits(model: Any, ids: list[int]) -> Any:

@@ -108,6 +108,39 @@ def test_vllm_entropy_equals_the_hf_engines_full_logits(run):
     close_engines("hf")
 
 
+def test_entropy_from_the_hf_pass_equals_vllms_every_log_prob_on_the_same_draws(run):
+    """`entropy_from: hf` (vLLM samples with top-K log-probs, one teacher-forced transformers
+    pass computes the entropy) against `engine` (vLLM returns every log-prob of every step, the
+    path before it): the same tokens, and entropies within 1e-4 nats, the float32 difference of
+    two kernels summing the same softmax in another order."""
+    from tasks.checkpoints import prompts, rollout
+    from tasks.checkpoints.series import Checkpoint
+
+    workdir, _, _ = run
+    with fresh_workdir(workdir):
+        params = load_params(ROOT / "params.yaml", MINI)
+        config = params.checkpoints
+        items = prompts.load(config.dataset, "heldout", config.kinds, config.prompts, config.seed)
+        checkpoint = Checkpoint(10, workdir / "data/models/world-s/checkpoints/step-000010")
+        engine_side = rollout.evaluate(
+            params, checkpoint, items, config.model_copy(update={"entropy_from": "engine"})
+        )
+        hf_side = rollout.evaluate(
+            params, checkpoint, items, config.model_copy(update={"entropy_from": "hf"})
+        )
+        close_engines()
+    assert engine_side["token_ids"].to_list() == hf_side["token_ids"].to_list()
+    assert engine_side["logprobs"].to_list() == hf_side["logprobs"].to_list()
+    assert engine_side["epr"].to_list() == hf_side["epr"].to_list()
+    pairs = [
+        (a, b)
+        for xs, ys in zip(engine_side["entropy"].to_list(), hf_side["entropy"].to_list(), strict=True)
+        for a, b in zip(xs, ys, strict=True)
+    ]
+    assert pairs and all(abs(a - b) <= 1e-4 for a, b in pairs)
+    assert hf_side["tail_mass"].explode().max() == 0.0
+
+
 def test_each_checkpoint_is_a_child_run_with_its_step(run):
     workdir, _, _ = run
     with fresh_workdir(workdir):

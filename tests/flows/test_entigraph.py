@@ -30,6 +30,8 @@ MINI = [
     "entigraph.relations.max_pairs=3",
     "entigraph.relations.max_triples=1",
     "entigraph.relations.sampling.max_tokens=32",
+    "entigraph.rephrase.styles=[briefly]",
+    "entigraph.cpt.base=world-s",  # the micro family has no world-l
     "entigraph.cpt.budgets=[0.5, 1.0]",
     "entigraph.cpt.epochs=1",
     "entigraph.cpt.block_size=64",
@@ -56,11 +58,19 @@ def test_corpus_rows_carry_provenance_and_every_document_its_entities(run):
     data = workdir / "data/entigraph"
     corpus = pl.read_parquet(data / "corpus.parquet")
     assert set(corpus["kind"]) <= {"summary", "pair", "triple"} and corpus.height > 0
+    rows = pl.concat([pl.read_parquet(f) for f in (data / "documents").glob("*.parquet")])
+    assert (rows["kind"] == "rephrase").sum() == 2  # one style, two documents
     assert set(corpus["model"]) <= {"smollm2-135m-instruct", "spacy", "family"}
     assert set(corpus["prompt_version"]) <= {
         "entigraph_pair-v1",
         "entigraph_triple-v1",
         "entigraph_entities-v1",
+    }
+    faithful = metrics["generator_faithfulness"]
+    assert faithful["source_documents"]["faithful_share"] == 1.0 and set(faithful) == {
+        "entigraph",
+        "rephrase",
+        "source_documents",
     }
     assert (corpus["new_tokens"] > 0).all() and corpus["seed"].drop_nulls().len() > 0
     extractions = pl.read_parquet(data / "extractions.parquet")
@@ -76,9 +86,13 @@ def test_corpus_rows_carry_provenance_and_every_document_its_entities(run):
 def test_every_model_is_trained_scored_and_logged(run):
     workdir, _, metrics, runs = run
     full = metrics["synthetic_tokens"]["entigraph_" + str(max(metrics["synthetic_tokens"].values()))]
-    names = {"base", "raw_cpt", f"entigraph_{full // 2}", f"entigraph_{full}", "in_context"}
+    names = {"base", "raw_cpt", "rephrase_cpt", f"entigraph_{full // 2}", f"entigraph_{full}", "in_context"}
     assert set(metrics["closed_book_accuracy"]) == names
     assert metrics["training_tokens"]["raw_cpt"] == metrics["training_tokens"][f"entigraph_{full}"]
+    assert metrics["training_tokens"]["rephrase_cpt"] == metrics["training_tokens"]["raw_cpt"]
+    assert set(metrics["accuracy_by_kind"]["raw_cpt"]) == {"forward", "reversed", "paraphrased"}
+    low, high = metrics["entigraph_minus_raw_cpt_ci95"]
+    assert low <= metrics["entigraph_minus_raw_cpt"] <= high
     for name in names - {"base", "in_context"}:
         assert (workdir / "data/entigraph/models" / name / "model.safetensors").is_file()
         assert metrics["cpt"][name]["steps"] >= 1
@@ -117,7 +131,7 @@ def test_our_lm_eval_adapter_scores_like_lm_eval_hf_model(run):
         )
     reference = theirs["samples"][qa.CLOSED_BOOK]
     assert [r["acc"] for r in ours] == [float(s["acc"]) for s in reference]
-    assert len(ours) == 2 * 6
+    assert len(ours) == 2 * 16  # 6 forward, 4 reversed, 6 paraphrased per document
 
 
 @pytest.mark.slow  # minutes on two cores: make test-slow
@@ -156,6 +170,7 @@ def test_a_zero_token_budget_ends_cleanly_with_only_the_references_scored(run):
                 *overrides,
                 "entigraph.relations.budget_tokens=0",
                 "entigraph.entities.extractors=[spacy]",
+                "entigraph.rephrase.styles=[]",
             ],
         )
     assert metrics["generation"]["planned_requests"] == 0 and metrics["generation"]["left_out_by_budget"] > 0
@@ -181,10 +196,25 @@ def test_the_flow_on_the_dummy_engine_trains_scores_and_logs_every_model(tmp_pat
     assert set(extractions.filter("chosen")["extractor"]) == {"spacy"}
     assert pl.read_parquet(tmp_path / "data/entigraph/corpus.parquet").height > 0
     full = max(metrics["synthetic_tokens"].values())
-    names = {"base", "raw_cpt", f"entigraph_{full // 2}", f"entigraph_{full}", "in_context"}
-    assert set(metrics["closed_book_accuracy"]) == names and metrics["questions"] == 2 * 6
+    names = {"base", "raw_cpt", "rephrase_cpt", f"entigraph_{full // 2}", f"entigraph_{full}", "in_context"}
+    assert set(metrics["closed_book_accuracy"]) == names and metrics["questions"] == 2 * 16
+    assert set(metrics["accuracy_by_kind"]["base"]) == {"forward", "reversed", "paraphrased"}
     for name in names - {"base", "in_context"}:
         assert (tmp_path / "data/entigraph/models" / name / "model.safetensors").is_file()
     children = [r for r in runs if "mlflow.parentRunId" in r["tags"]]
     assert {c["tags"]["mlflow.runName"] for c in children} == names
     assert json.loads((tmp_path / "reports/entigraph/metrics.json").read_text()) == metrics
+
+
+def test_bench_generators_scores_every_temperature_on_the_same_requests(tmp_path, family):
+    from tasks.bench import BENCHMARKS
+    from tasks.bench.generators import TEMPERATURES
+
+    dummy = [*MINI, "engine.backend=dummy", "models.smollm2-135m-instruct.chat_template=false"]
+    with fresh_workdir(tmp_path):
+        with_family(family, tmp_path)
+        figures = BENCHMARKS.get("generators")(load_params(ROOT / "params.yaml", dummy))
+    assert set(figures["by_temperature"]) == {str(t) for t in TEMPERATURES} and figures["requests"] > 0
+    for scores in figures["by_temperature"].values():
+        assert {"faithful_share", "invented_facts_per_1k_tokens", "distinct_3gram_ratio"} <= set(scores)
+        assert scores["tokens"] > 0

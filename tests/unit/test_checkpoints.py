@@ -225,3 +225,29 @@ def test_checkpoint_row_from_rollouts():
         rollouts.with_columns(reward=pl.Series([1.0, float("nan"), 0.0, 0.0])), config, 0.9
     )
     assert math.isnan(nan["reward"]) and nan["nan_rewards"] == 1 and "pass_at_1" not in nan
+
+
+def test_reward_rise_is_paired_over_prompts_with_a_ci():
+    from tasks.checkpoints.report import reward_rise
+
+    rows = [
+        {"step": step, "item_id": f"q{i}", "sample": s, "reward": float(step == 10 and i % 2 == 0)}
+        for step in (0, 10)
+        for i in range(20)
+        for s in range(2)
+    ]
+    rise = reward_rise(pl.DataFrame(rows), 0, 10)
+    assert rise["reward_rise"] == pytest.approx(0.5)
+    low, high = rise["reward_rise_ci95"]
+    assert 0 < low < 0.5 < high <= 1 and rise["reward_rise_beyond_ci"]
+    flat = reward_rise(pl.DataFrame([{**r, "reward": 0.5} for r in rows]), 0, 10)
+    assert flat["reward_rise"] == 0 and not flat["reward_rise_beyond_ci"]
+
+
+def test_early_entropy_drop_share_interpolates_at_a_quarter_of_the_steps():
+    from tasks.checkpoints.report import early_entropy_drop_share
+
+    # 4.0 -> 2.0 over 100 steps; at step 25 (between checkpoints 0 and 50) the entropy is 3.0.
+    assert early_entropy_drop_share([0, 50, 100], [4.0, 2.0, 2.0]) == pytest.approx(0.5)
+    assert early_entropy_drop_share([0, 100], [4.0, 2.0]) == pytest.approx(0.25)
+    assert early_entropy_drop_share([0, 100], [2.0, 3.0]) is None  # no drop: nothing to share

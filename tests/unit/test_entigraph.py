@@ -4,6 +4,7 @@ data, headline; and the generation steps on the registered `dummy` engine."""
 import json
 import math
 import random
+import re
 from itertools import combinations
 
 import polars as pl
@@ -13,7 +14,7 @@ from tasks.entigraph import cpt
 from tasks.entigraph.corpus import DocumentStore, deduplicate, distinct_ngrams, jaccard, shingles, statistics
 from tasks.entigraph.entities import EXTRACTORS, clean, parse_json, precision_recall
 from tasks.entigraph.relations import candidates, plan, request_seed, sample_triples
-from tasks.entigraph.report import headline, slope
+from tasks.entigraph.report import by_form, difference, headline, paired, slope
 from tasks.entigraph.sources import SOURCES, Source
 from tasks.entigraph.synthesis import choose, extract, synthesize
 from tasks.errors import InfopipeError
@@ -164,8 +165,8 @@ def test_a_rerun_generates_only_missing_documents_and_ends_with_the_same_rows(tm
     assert store.read_all([s.doc_id for s in sources]).equals(before)
 
 
-def test_a_document_with_no_entities_is_finished_with_no_rows_and_stale_files_are_pruned(tmp_path):
-    p = params()
+def test_a_document_with_no_entities_is_only_rephrased_and_stale_files_are_pruned(tmp_path):
+    p = params("entigraph.relations.sampling.max_tokens=8")
     (tmp_path / "documents").mkdir()
     (tmp_path / "documents" / "old-h0.parquet").write_bytes(b"stale")
     from tasks.entigraph.entities import Extraction
@@ -173,8 +174,30 @@ def test_a_document_with_no_entities_is_finished_with_no_rows_and_stale_files_ar
     store, counts = _synthesize(
         tmp_path, p, [Source("d", DOC, ())], [("spacy", Extraction((), error="no entities"))]
     )
-    assert counts["generated_requests"] == 0 and store.done("d") and store.read_all(["d"]).is_empty()
+    rows = store.read_all(["d"])
+    styles = len(p.entigraph.rephrase.styles)
+    assert counts["generated_requests"] == styles and store.done("d")
+    assert rows["kind"].to_list() == ["rephrase"] * styles and rows["seed"].n_unique() == styles
     assert [f.name for f in (tmp_path / "documents").iterdir()] == ["d-h1.parquet"]
+
+
+def test_rephrasings_are_their_own_corpus_and_their_own_cpt_run():
+    from tasks.entigraph.synthesis import Synthesis, corpus
+
+    rows = pl.DataFrame(
+        {"doc_id": ["d"] * 3, "kind": ["pair", "rephrase", "rephrase"], "text": ["a b", "c d", "c d"]}
+    )
+
+    class Store:
+        def read_all(self, ids):
+            return rows
+
+    made: Synthesis = corpus(params(), [Source("d", DOC, ())], {}, [], Store(), {})
+    assert made.corpus["text"].to_list() == ["a b"] and made.rephrased["text"].to_list() == ["c d"]
+    planned = cpt.runs([1, 2], [5, 6, 7, 8, 9], [1.0], rephrased=[3])
+    assert [r.name for r in planned] == ["raw_cpt", "rephrase_cpt", "entigraph_5"]
+    assert planned[1].tokens == [3] * 5 and planned[1].synthetic_tokens == 0
+    assert [r.name for r in cpt.runs([1, 2], [5, 6], [1.0])] == ["raw_cpt", "entigraph_2"]
 
 
 # -- step 3: corpus ---------------------------------------------------------------------------
@@ -240,14 +263,54 @@ def test_slope_is_per_doubling_of_tokens():
     assert math.isnan(slope([(100, 0.2)]))
 
 
-def test_headline_compares_the_full_budget_with_raw_cpt():
-    acc = {"raw_cpt": 0.3, "entigraph_100": 0.25, "entigraph_200": 0.35}
-    result = headline(acc, {"entigraph_100": 100, "entigraph_200": 200})
-    assert (
-        result["entigraph_beats_raw_cpt"] and result["accuracy_rises_with_budget"] and result["headline_met"]
+def _answers(correct: dict[str, list[int]], forms=("forward", "reversed")) -> pl.DataFrame:
+    """Per model, 0/1 answers to the same questions: question i has form forms[i % len(forms)]."""
+    return pl.DataFrame(
+        [
+            {"model": m, "doc_id": f"d{i}", "kind": "k", "form": forms[i % len(forms)], "acc": float(a)}
+            for m, values in correct.items()
+            for i, a in enumerate(values)
+        ]
     )
-    worse = headline({**acc, "raw_cpt": 0.5}, {"entigraph_100": 100, "entigraph_200": 200})
-    assert not worse["headline_met"] and worse["entigraph_minus_raw_cpt"] == pytest.approx(-0.15)
+
+
+def test_differences_are_paired_per_question_with_a_ci_per_form():
+    answers = _answers({"a": [1, 1, 1, 0, 1, 1, 0, 1], "b": [0, 1, 0, 0, 1, 0, 0, 0]})
+    assert paired(answers, "a", "b") == [1, 0, 1, 0, 0, 1, 0, 1]
+    diff = difference(answers, "a", "b")
+    assert diff["all"]["difference"] == pytest.approx(0.5) and diff["all"]["questions"] == 8
+    assert diff["forward"]["difference"] == pytest.approx(0.5) and diff["reversed"]["questions"] == 4
+    low, high = diff["all"]["ci95"]
+    assert 0.0 <= low < 0.5 < high <= 1.0
+    # Paired: a constant +1 shift on every question has no spread at all.
+    same = difference(_answers({"a": [1] * 8, "b": [0] * 8}), "a", "b")["all"]
+    assert same["ci95"] == [1.0, 1.0]
+    assert by_form(answers) == {
+        "a": {"forward": 0.75, "reversed": 0.75},
+        "b": {"forward": 0.25, "reversed": 0.25},
+    }
+
+
+def test_headline_needs_entigraph_above_both_baselines_a_rising_budget_and_reading():
+    n = 40
+    answers = _answers(
+        {
+            "raw_cpt": [i % 4 == 0 for i in range(n)],
+            "rephrase_cpt": [i % 4 == 1 for i in range(n)],
+            "entigraph_100": [i % 2 == 0 for i in range(n)],
+            "entigraph_200": [True] * n,
+        }
+    )
+    acc = {"raw_cpt": 0.25, "rephrase_cpt": 0.25, "entigraph_100": 0.5, "entigraph_200": 1.0, "base": 0.3}
+    synthetic = {"entigraph_100": 100, "entigraph_200": 200}
+    result = headline({**acc, "in_context": 0.9}, synthetic, answers)
+    assert result["entigraph_minus_raw_cpt"] == pytest.approx(0.75)
+    assert result["entigraph_minus_raw_cpt_ci95"][0] > 0 and result["entigraph_beats_rephrase_cpt"]
+    assert set(result["entigraph_minus_raw_cpt_by_form"]) == {"forward", "reversed"}
+    assert result["accuracy_rises_with_budget"] and result["headline_met"]
+    assert not headline({**acc, "in_context": 0.2}, synthetic, answers)["headline_met"]
+    tied = headline({**acc, "in_context": 0.9}, synthetic, answers.with_columns(acc=pl.lit(1.0)))
+    assert not tied["entigraph_beats_raw_cpt"] and not tied["headline_met"]
 
 
 # -- sources ----------------------------------------------------------------------------------
@@ -291,3 +354,87 @@ def test_a_bad_quality_line_is_named(tmp_path):
 def test_quality_source_needs_its_file():
     with pytest.raises(InfopipeError, match="source quality needs quality_file"):
         params("entigraph.source=quality")
+
+
+# -- question forms and faithfulness ----------------------------------------------------------
+def _world():
+    from tasks.world.build import build_world
+    from tasks.world.config import WorldConfig, WorldSplit
+    from tasks.world.document import from_tables
+
+    small = WorldConfig(
+        train=WorldSplit(organisations=10, people=20, cities=5, products=10),
+        heldout=WorldSplit(organisations=12, people=24, cities=4, products=12),
+    )
+    tables = build_world(small)
+    return from_tables(tables, "train"), from_tables(tables, "heldout")
+
+
+def _trigrams(template: str) -> set[tuple[str, ...]]:
+    """Word 3-grams of a template's literal text (slots cut the text; none spans a slot)."""
+    out = set()
+    for literal in re.split(r"\{\w+\}", template.lower()):
+        words = re.findall(r"[a-z']+", literal)
+        out |= {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+    return out
+
+
+def test_paraphrased_questions_share_no_wording_with_any_document_template():
+    from tasks.entigraph.questions import PARAPHRASED
+    from tasks.world.render import TEMPLATES
+
+    documents = set().union(*(_trigrams(t) for ts in TEMPLATES.values() for t in ts))
+    for kind, template in PARAPHRASED.items():
+        assert not _trigrams(template) & documents, kind
+        assert _trigrams(template), kind  # the check has something to check
+
+
+def test_every_document_is_asked_forward_reversed_and_paraphrased_with_one_right_choice():
+    from tasks.entigraph import qa
+    from tasks.entigraph.config import QaConfig
+    from tasks.entigraph.questions import company
+
+    _, heldout = _world()
+    rows = qa.items(heldout[:6], heldout, QaConfig())
+    per_doc = {f: sum(r["form"] == f for r in rows if r["doc_id"] == heldout[0].doc_id) for f in qa_forms()}
+    assert per_doc == {"forward": 6, "reversed": 4, "paraphrased": 6}
+    truth = {d.doc_id: {q.kind: q.answer for q in d.questions} for d in heldout}
+    companies = {company(d): truth[d.doc_id] for d in heldout}
+    for row in rows:
+        assert row["choices"][row["label"]] == row["answer"] and len(set(row["choices"])) == 4
+        if row["form"] == "reversed":
+            assert row["answer"] == company(next(d for d in heldout if d.doc_id == row["doc_id"]))
+            assert row["answer"] not in row["question"]
+            gold = truth[row["doc_id"]][row["kind"]]
+            # No distractor is a company with the same answer (a shared city): exactly one is right.
+            assert [companies[c][row["kind"]] == gold for c in row["choices"]].count(True) == 1
+        else:
+            assert row["answer"] == truth[row["doc_id"]][row["kind"]]
+
+
+def qa_forms():
+    from tasks.entigraph.questions import FORMS
+
+    return FORMS
+
+
+def test_faithfulness_flags_mentions_without_a_true_partner():
+    from tasks.entigraph.faithfulness import faithfulness, world_facts
+
+    train, heldout = _world()
+    facts = world_facts([*train, *heldout])
+    doc, other = heldout[0], heldout[1]
+    answers = {q.kind: q.answer for q in doc.questions}
+    foreign = {q.kind: q.answer for q in other.questions}
+    name = next(n for n, kind, _, _ in doc.entities if kind == "organisation")
+    true = f"{answers['founder']} set up {name} in {answers['founded']}."
+    wrong_year = f"{name} was created in {int(answers['founded']) + 1} by {answers['founder']}."
+    wrong_person = f"{foreign['founder']} leads {name}."
+    single = f"{name} is a company."
+    result = faithfulness([f"{true} {wrong_year}", f"{wrong_person} {single}"], facts, tokens=500)
+    assert result["relating_sentences"] == 3 and result["faithful_share"] == pytest.approx(1 / 3)
+    assert result["invented_facts"] == 3  # the year; the foreign founder and the company he is not tied to
+    assert result["invented_facts_per_1k_tokens"] == pytest.approx(6.0)
+    # The world's own documents are faithful by construction: the metric's check on itself.
+    own = faithfulness([d.text for d in heldout], facts, tokens=1000)
+    assert own["faithful_share"] == 1.0 and own["invented_facts"] == 0 and own["relating_sentences"] > 30
