@@ -121,7 +121,8 @@ def reward_rise(rollouts: pl.DataFrame, first: int, last: int) -> dict[str, Any]
     per_item = rollouts.group_by("step", "item_id").agg(pl.col("reward").mean())
     a = per_item.filter(pl.col("step") == first).select("item_id", pl.col("reward").alias("a"))
     b = per_item.filter(pl.col("step") == last).select("item_id", pl.col("reward").alias("b"))
-    diff = (b.join(a, on="item_id")["b"] - b.join(a, on="item_id")["a"]).to_list()
+    both = b.join(a, on="item_id").sort("item_id")  # one order, so the seeded resamples repeat
+    diff = (both["b"] - both["a"]).to_list()
     low, high = bootstrap_ci(diff)
     return {
         "reward_rise": float(np.mean(diff)) if diff else float("nan"),
@@ -185,6 +186,15 @@ def summary(m: dict[str, Any], table: pl.DataFrame) -> str:
                 f"Fit on the first half, predicting the second: mean absolute error "
                 f"{ex['mean_absolute_error']:.4g}, max {ex['max_absolute_error']:.4g}"
             )
+    if "reward_rise" in m:
+        low, high = m["reward_rise_ci95"]
+        lines.append(
+            f"Reward, last minus first checkpoint: {m['reward_rise']:+.4g} "
+            f"(paired bootstrap 95% CI over prompts {low:+.4g} to {high:+.4g})"
+        )
+    share = m.get("early_entropy_drop_share")
+    if share is not None:
+        lines.append(f"Share of the entropy drop reached by a quarter of the steps: {share:.3f}")
     lines.append(f"Headline met: {m['headline_met']} ({m['headline_checks']})")
     return "\n".join(lines) + "\n"
 

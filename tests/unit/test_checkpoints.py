@@ -251,3 +251,22 @@ def test_early_entropy_drop_share_interpolates_at_a_quarter_of_the_steps():
     assert early_entropy_drop_share([0, 50, 100], [4.0, 2.0, 2.0]) == pytest.approx(0.5)
     assert early_entropy_drop_share([0, 100], [4.0, 2.0]) == pytest.approx(0.25)
     assert early_entropy_drop_share([0, 100], [2.0, 3.0]) is None  # no drop: nothing to share
+
+
+def test_reward_rise_does_not_depend_on_row_order():
+    from tasks.checkpoints.report import reward_rise
+
+    rng = np.random.default_rng(0)
+    rows = pl.DataFrame(
+        [
+            {
+                "step": step,
+                "item_id": f"q{i:02d}",
+                "sample": 0,
+                "reward": float(rng.random() < 0.3 + step / 100),
+            }
+            for step in (0, 10)
+            for i in range(40)
+        ]
+    )
+    assert reward_rise(rows, 0, 10) == reward_rise(rows.sample(fraction=1.0, shuffle=True, seed=1), 0, 10)
