@@ -24,7 +24,18 @@ class ProseConfig(Strict):
     prefixes: PositiveInt = 24  # per source
     prefix_words: PositiveInt = 32
     max_tokens: PositiveInt = 96
+    # Mirostat's observed surprise is measured after its controller settles: each
+    # continuation's first `settle_tokens` tokens are left out of `steady_surprisal_bits`.
+    settle_tokens: Annotated[int, Field(ge=0)] = 32
     models: list[ModelName] = []  # of decoding.models; [] = all
+
+    @model_validator(mode="after")
+    def _settle(self) -> "ProseConfig":
+        if self.settle_tokens >= self.max_tokens:
+            raise ValueError(
+                f"settle_tokens: {self.settle_tokens} leaves none of max_tokens {self.max_tokens}"
+            )
+        return self
 
 
 class DecodingConfig(Strict):

@@ -55,7 +55,7 @@ def assemble(
         if store.done(judged_key):
             judged = store.read(judged_key)
             continuations.append(judged.with_columns(**{k: pl.lit(v) for k, v in ids.items()}))
-            row |= report.prose_metrics(judged, setting)
+            row |= report.prose_metrics(judged, setting, config.prose.settle_tokens)
             if model == first_prose_model:
                 trajectories[setting.label] = report.trajectory(judged)
         elif judged_key in failures:

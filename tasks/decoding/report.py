@@ -103,9 +103,12 @@ def answer_metrics(answers: pl.DataFrame, benchmarks: Sequence[str]) -> dict[str
     return out
 
 
-def prose_metrics(prose: pl.DataFrame, setting: SamplerSetting) -> dict[str, float]:
+def prose_metrics(prose: pl.DataFrame, setting: SamplerSetting, settle: int = 0) -> dict[str, float]:
+    """Diversity, repetition, the generator's surprisal (all tokens, and after the first `settle`
+    of each continuation) and entropy, the judge's perplexity; Mirostat's steady-state error."""
     texts = prose["text"].to_list()
     surprisal = [x for row in prose["surprisal"].to_list() for x in row]
+    steady = [x for row in prose["surprisal"].to_list() for x in row[settle:]]
     entropy = [x for row in prose["entropy"].to_list() for x in row]
     judged = float(prose["judge_bits"].sum()) / max(1, int(prose["judge_tokens"].sum()))
     out = {
@@ -115,6 +118,7 @@ def prose_metrics(prose: pl.DataFrame, setting: SamplerSetting) -> dict[str, flo
         "self_bleu": diversity.self_bleu(texts),
         "repetition": float(np.mean([diversity.repetition(t) for t in texts])),
         "surprisal_bits": float(np.mean(surprisal)),
+        "steady_surprisal_bits": float(np.mean(steady)) if steady else float("nan"),
         "entropy_bits": float(np.mean(entropy)) if entropy else float("nan"),
         "judge_perplexity": float(2.0**judged),
         "continuations": float(prose.height),
@@ -122,7 +126,7 @@ def prose_metrics(prose: pl.DataFrame, setting: SamplerSetting) -> dict[str, flo
     if setting.name in MIROSTAT:
         tau = float(setting.args["tau"])
         out["target_surprise_bits"] = tau
-        out["surprise_relative_error"] = abs(out["surprisal_bits"] - tau) / tau
+        out["surprise_relative_error"] = abs(out["steady_surprisal_bits"] - tau) / tau
     return out
 
 
@@ -147,6 +151,10 @@ def metrics(cells: pl.DataFrame, config: DecodingConfig) -> dict[str, Any]:
 
     out: dict[str, Any] = {
         "prose_model": prose_model,
+        "generator": prose_model,
+        "judge": config.judge,
+        "self_judged": config.judge == prose_model,  # the judge scores its own continuations
+        "mirostat_settle_tokens": config.prose.settle_tokens,
         "repetition": by_setting(prose, "repetition"),
         "judge_perplexity": by_setting(prose, "judge_perplexity"),
         "distinct_2": by_setting(prose, "distinct_2"),
@@ -241,7 +249,14 @@ def summary(metrics: Mapping[str, Any], cells: pl.DataFrame, benchmarks: Sequenc
             "" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.3f}" for v in vals
         ]
         lines.append(f"| {r['model']} | {r['setting']} | " + " | ".join(cells_text) + " |")
-    lines += ["", f"Headline met: {metrics.get('headline_met')} ({metrics.get('headline_rule', '')})", ""]
+    caveat = " (the judge scores its own continuations)" if metrics.get("self_judged") else ""
+    lines += [
+        "",
+        f"Generator {metrics.get('generator')}, judge {metrics.get('judge')}{caveat}. Mirostat's surprise is "
+        f"measured after the first {metrics.get('mirostat_settle_tokens')} tokens of each continuation.",
+        f"Headline met: {metrics.get('headline_met')} ({metrics.get('headline_rule', '')})",
+        "",
+    ]
     return "\n".join(lines)
 
 

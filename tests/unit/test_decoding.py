@@ -161,3 +161,28 @@ def test_headline_needs_less_repetition_at_comparable_perplexity_and_mirostat_on
         assert (
             report.metrics(report.complete(prose_table(bad), ["world_qa"]), config)["headline_met"] is False
         )
+
+
+def test_mirostat_error_is_measured_after_the_controller_settles():
+    from tasks.decoding.config import ProseConfig
+    from tasks.decoding.report import prose_metrics
+    from tasks.samplers import SamplerSetting
+
+    # Surprise starts far from tau and settles on it: only the steady part counts.
+    prose = pl.DataFrame(
+        {
+            "text": ["a b c d e f", "g h i j k l"],
+            "surprisal": [[9.0, 9.0, 3.0, 3.3, 2.7, 3.0], [9.0, 9.0, 3.0, 3.0, 3.0, 3.0]],
+            "entropy": [[1.0] * 6, [1.0] * 6],
+            "judge_bits": [6.0, 6.0],
+            "judge_tokens": [6, 6],
+        }
+    )
+    setting = SamplerSetting(name="mirostat_v2", args={"tau": 3.0, "eta": 0.1})
+    settled = prose_metrics(prose, setting, settle=2)
+    assert (
+        settled["steady_surprisal_bits"] == pytest.approx(3.0) and settled["surprise_relative_error"] < 1e-9
+    )
+    assert prose_metrics(prose, setting)["surprise_relative_error"] == pytest.approx(2 / 3)  # mean 5 bits
+    with pytest.raises(ValueError, match="settle_tokens"):
+        ProseConfig(max_tokens=32, settle_tokens=32)
