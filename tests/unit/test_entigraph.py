@@ -392,11 +392,11 @@ def test_paraphrased_questions_share_no_wording_with_any_document_template():
 def test_every_document_is_asked_forward_reversed_and_paraphrased_with_one_right_choice():
     from tasks.entigraph import qa
     from tasks.entigraph.config import QaConfig
-    from tasks.entigraph.questions import company
+    from tasks.entigraph.questions import FORMS, company
 
     _, heldout = _world()
     rows = qa.items(heldout[:6], heldout, QaConfig())
-    per_doc = {f: sum(r["form"] == f for r in rows if r["doc_id"] == heldout[0].doc_id) for f in qa_forms()}
+    per_doc = {f: sum(r["form"] == f for r in rows if r["doc_id"] == heldout[0].doc_id) for f in FORMS}
     assert per_doc == {"forward": 6, "reversed": 4, "paraphrased": 6}
     truth = {d.doc_id: {q.kind: q.answer for q in d.questions} for d in heldout}
     companies = {company(d): truth[d.doc_id] for d in heldout}
@@ -410,12 +410,6 @@ def test_every_document_is_asked_forward_reversed_and_paraphrased_with_one_right
             assert [companies[c][row["kind"]] == gold for c in row["choices"]].count(True) == 1
         else:
             assert row["answer"] == truth[row["doc_id"]][row["kind"]]
-
-
-def qa_forms():
-    from tasks.entigraph.questions import FORMS
-
-    return FORMS
 
 
 def test_faithfulness_flags_mentions_without_a_true_partner():
