@@ -52,14 +52,56 @@ def _mlflow() -> Any:
     return mlflow
 
 
+# MLflow 3's UI opens an experiment without this tag in its GenAI view (Traces); these hold runs.
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+
+
 def _experiment(mlflow: Any, job: str) -> str:
+    """The job's experiment, created or (made by an older version) given its kind."""
     found = mlflow.get_experiment_by_name(job)
     if found is not None:
+        for key, value in EXPERIMENT_KIND.items():
+            if found.tags.get(key) != value:
+                mlflow.MlflowClient().set_experiment_tag(found.experiment_id, key, value)
         return str(found.experiment_id)
     location = None
     if tracking_uri().startswith("sqlite:"):
         location = (Path.cwd() / "mlartifacts" / job).as_uri()
-    return str(mlflow.create_experiment(job, artifact_location=location))
+    return str(mlflow.create_experiment(job, artifact_location=location, tags=EXPERIMENT_KIND))
+
+
+def default_run_name(job: str, profile: str, git: Mapping[str, str]) -> str:
+    """What a run is, as MLflow's run table lists it: stage, profile, short commit (+ if dirty)."""
+    dirty = "+" if git.get("git.dirty") == "true" else ""
+    return " ".join(p for p in (job, profile, f"{git.get('git.commit', 'unknown')[:7]}{dirty}") if p)
+
+
+def _mark_killed(mlflow: Any, experiment: str, host: str) -> list[str]:
+    """End as FAILED the job's parent runs still RUNNING whose process on this host is gone (a
+    SIGKILL leaves a run RUNNING); the ids ended."""
+    client = mlflow.MlflowClient()
+    ended = []
+    for r in client.search_runs([experiment], "attributes.status = 'RUNNING'", max_results=100):
+        tags = r.data.tags
+        if "mlflow.parentRunId" in tags or tags.get("host") != host:
+            continue  # a child ends with its parent; another machine's run may be alive
+        pid = int(tags.get("pid", "0") or 0)
+        if pid and _alive(pid):
+            continue
+        client.set_tag(r.info.run_id, "error", "killed: found still RUNNING by the next run of this job")
+        client.set_terminated(r.info.run_id, status="FAILED")
+        ended.append(r.info.run_id)
+    return ended
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()
 
 
 def library_versions() -> dict[str, str]:
@@ -168,8 +210,13 @@ def flow_run(
     """
     mlflow = _mlflow()
     experiment = _experiment(mlflow, job)
-    base = {"job": job, "hardware": hardware(), **git_state(), **library_versions()}
-    with mlflow.start_run(experiment_id=experiment, run_name=run_name) as active:
+    host = platform.node()
+    _mark_killed(mlflow, experiment, host)
+    git = git_state()
+    base = {"job": job, "hardware": hardware(), "host": host, "pid": str(os.getpid()), **git}
+    base |= library_versions()
+    name = run_name or default_run_name(job, tags.get("profile", ""), git)
+    with mlflow.start_run(experiment_id=experiment, run_name=name) as active:
         run = Run(mlflow, active)
         run.set_tags({**base, **tags})
         run.log_params(config)

@@ -28,7 +28,8 @@ section.job, section.extra { background: #fff; border: 1px solid #dde1e8; border
 section.missing { border-left: 6px solid #c98a00; }
 .status { display: inline-block; font-size: 12px; padding: 2px 8px; border-radius: 10px;
        background: #e3efe5; color: #1f5e2c; margin-left: 8px; vertical-align: middle; }
-.missing .status { background: #fbf0d6; color: #7a5200; }
+.missing .status, .status.missing { background: #fbf0d6; color: #7a5200; }
+.status.unmet { background: #f8dcdc; color: #8a1c1c; }
 .run a, nav a { color: #1f5fbf; }
 .norun { color: #7a8294; }
 .scroll { overflow-x: auto; }
@@ -59,14 +60,18 @@ def render(page: Page) -> str:
 
 
 def _contents(page: Page) -> str:
-    rows = [[f'<a href="#{_id(j.name)}">{escape(j.name)}</a>', escape(j.status), _run(j)] for j in page.jobs]
+    rows = [[f'<a href="#{_id(j.name)}">{escape(j.name)}</a>', _status(j), _run(j)] for j in page.jobs]
     rows += [[f'<a href="#{_id(s.title)}">{escape(s.title)}</a>', "", ""] for s in page.extra]
     return f"<nav>{_table(['job', 'status', 'MLflow'], rows)}</nav>"
 
 
+def _status(job: Job) -> str:
+    return f'<span class="status {job.badge}">{escape(job.status)}</span>'
+
+
 def _job(job: Job) -> str:
     parts = [
-        f'<h2>{escape(job.name)}<span class="status">{escape(job.status)}</span></h2>',
+        f"<h2>{escape(job.name)}{_status(job)}</h2>",
         f'<p class="run">{_run(job)}</p>',
     ]
     if not job.ran:

@@ -6,6 +6,8 @@ from typing import Any
 from tasks.report.page import Job, Page
 from tasks.report.table import Preview, cell
 
+BADGE = {"met": "🟢", "unmet": "🔴", "missing": "🟠"}  # Job.badge: met, not met, not run or no rule
+
 
 def render(page: Page) -> str:
     lines = [f"# {page.title}", "", *_contents(page), ""]
@@ -18,7 +20,11 @@ def render(page: Page) -> str:
 
 def _contents(page: Page) -> list[str]:
     rows = [
-        [f"[{j.name}](#{j.name})", j.status, f"[run]({j.run_url})" if j.run_url else "no MLflow run"]
+        [
+            f"[{j.name}](#{j.name})",
+            f"{BADGE[j.badge]} {j.status}",
+            f"[run]({j.run_url})" if j.run_url else "no MLflow run",
+        ]
         for j in page.jobs
     ]
     return table(["job", "status", "MLflow"], rows)

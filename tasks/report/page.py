@@ -21,6 +21,7 @@ KEY_TABLES = {
     "checkpoints": "series",
 }
 TEXT = 200  # longest string metric shown as a headline
+STATUS = {True: "ran, headline met", False: "ran, headline NOT met", None: "ran, no headline rule"}
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,25 @@ class Job:
         return headline(self.metrics or {})
 
     @property
+    def met(self) -> bool | None:
+        """Whether the job's headline is met (top level, or in its `headline` map); None: no rule."""
+        metrics = self.metrics or {}
+        nested = metrics.get("headline")
+        met = metrics.get("headline_met", nested.get("headline_met") if isinstance(nested, Mapping) else None)
+        return met if isinstance(met, bool) else None
+
+    @property
     def status(self) -> str:
         if self.metrics is None:
             return "not run yet"
-        met = self.metrics.get("headline_met")
-        return "ran" if met is None else f"ran, headline met: {met}"
+        return STATUS[self.met]
+
+    @property
+    def badge(self) -> str:
+        """The status's colour: green met, red not met, amber not run or no rule."""
+        if not self.ran or self.met is None:
+            return "missing"
+        return "met" if self.met else "unmet"
 
 
 @dataclass(frozen=True)

@@ -201,3 +201,23 @@ def test_preview_keeps_the_first_columns(tmp_path):
     wide = preview(path, rows=5, columns=4)
     assert wide.shown == ["c0", "c1", "c2", "c3"] and wide.head == [["0", "1", "2", "3"]]
     assert wide.caption.endswith("1 rows x 20 columns (all rows, 4 of 20 columns)")
+
+
+@pytest.mark.parametrize(
+    ("metrics", "met", "badge"),
+    [
+        ({"headline_met": True}, True, "met"),
+        ({"headline_met": False, "headline": {"rule": "x"}}, False, "unmet"),
+        ({"headline": {"headline_met": True}}, True, "met"),  # entigraph nests it
+        ({"headline": {"headline_met": False}}, False, "unmet"),
+        ({"accuracy": 0.5}, None, "missing"),
+    ],
+)
+def test_a_job_whose_headline_is_not_met_shows_a_red_badge(store, metrics, met, badge):
+    (store / "reports/decoding").mkdir(parents=True)
+    (store / "reports/decoding/metrics.json").write_text(json.dumps(metrics))
+    config = ReportConfig(title="t", jobs=["decoding"], mlflow_ui=UI)
+    job = page.gather(config, {}).jobs[0]
+    assert (job.met, job.badge) == (met, badge)
+    assert f'<span class="status {badge}">' in html.render(page.gather(config, {}))
+    assert markdown.BADGE[badge] in markdown.render(page.gather(config, {}))
