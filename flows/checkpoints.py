@@ -33,6 +33,7 @@ from tasks import tracking
 from tasks.checkpoints import prompts, report, rollout, series
 from tasks.checkpoints.config import CheckpointsParams
 from tasks.config import config_hash
+from tasks.deps import made_by
 from tasks.engines import close_engines
 from tasks.outputs import JobOutputs
 from tasks.parts import PartStore
@@ -50,7 +51,8 @@ def checkpoints(params_file: str = "params.yaml", overrides: list[str] | None = 
     out = JobOutputs(JOB)
     found = series.discover(config)
     items = prompts.load(config.dataset, "heldout", config.kinds, config.prompts, config.seed)
-    store = PartStore(out.data / "parts", config_hash(config, params.engine, params.models[config.like]))
+    made = config_hash(config, params.engine, params.models[config.like])
+    store = PartStore(out.data / "parts", made_by(made, JOB))
     keys = [f"step-{c.step}-{series.fingerprint(c)}" for c in found]
     tags = run_tags(params, engine=params.engine.backend, models=[config.like]) | {
         "series": str(config.series)

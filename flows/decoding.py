@@ -4,9 +4,10 @@ diversity (reference/algorithms.md Job 4; typical sampling, Mirostat, top-H, min
 answer    per cell (model x sampler setting) the benchmarks through lm-eval, our engine as the
           lm-eval model and the sampler in gen_kwargs: world QA and arithmetic (local YAML);
           a sampler with further models (EAD) runs its own decode loop on the backend it needs
-continue  per cell, continuations of Austen and Reuters prefixes (raw text, fixed length):
-          surprisal and entropy per position
-judge     the judge model's perplexity of every continuation given its prefix
+continue  per cell whose model generates in a prose track, continuations of the track's prefixes
+          (held-out world documents, or Austen and Reuters; raw text, fixed length): surprisal
+          and entropy per position
+judge     each track's judge's perplexity of every continuation given its prefix
 report    accuracy with CI, distinct-n, self-BLEU, repetition, Mirostat's achieved surprise,
           EAD's large-model share; plots quality_diversity, surprisal, repetition
 
@@ -32,6 +33,7 @@ from tasks import tracking
 from tasks.config import config_hash
 from tasks.decoding import benchmarks, cells, grid, report
 from tasks.decoding.config import DecodingParams
+from tasks.deps import made_by
 from tasks.engines import close_engines
 from tasks.errors import first_line
 from tasks.outputs import JobOutputs
@@ -54,11 +56,10 @@ def decoding(params_file: str = "params.yaml", overrides: list[str] | None = Non
         for b in config.benchmarks
     ]
     prefixes = cells.prose_prefixes(params)
-    models = sorted({*config.models, config.judge})
+    models = sorted({*config.models, *(t.judge for t in config.prose.tracks.values())})
     settings = config.model_copy(update={"models": [], "settings": []})  # cells name their own parts
-    store = PartStore(
-        out.data / "parts", config_hash(settings, params.engine, *(params.models[m] for m in models))
-    )
+    made = config_hash(settings, params.engine, *(params.models[m] for m in models))
+    store = PartStore(out.data / "parts", made_by(made, JOB))
     grid_cells = grid.cells(config)
     failures: dict[str, str] = {}
     with tracking.flow_run(

@@ -30,6 +30,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.params import read
 from flows.runtime import run_tags
 from tasks import tracking
+from tasks.deps import made_by
 from tasks.engines import close_engines
 from tasks.entigraph import cpt, faithfulness, qa, report, synthesis
 from tasks.entigraph.config import EntigraphParams
@@ -59,7 +60,7 @@ def entigraph(params_file: str = "params.yaml", overrides: list[str] | None = No
     ) as run:
         extractions = extract_entities(params, sources)
         chosen = synthesis.choose(extractions)
-        store = DocumentStore(out.data / "documents", synthesis.made_by(params))
+        store = DocumentStore(out.data / "documents", made_by(synthesis.made_by(params), JOB))
         accounting = write_relations(params, sources, chosen, store)
         made = synthesis.corpus(params, sources, extractions, chosen, store, accounting)
         close_engines()

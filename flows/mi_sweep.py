@@ -38,6 +38,7 @@ from flows.runtime import RunnerParams, engine_fault, engine_lock, failed, run_t
 from tasks import tracking
 from tasks.catalog import rooted
 from tasks.config import RunnerConfig, config_hash
+from tasks.deps import made_by
 from tasks.engines import close_engines
 from tasks.mi import cost, datasets, report, steps
 from tasks.mi.config import MiSweepParams
@@ -67,7 +68,9 @@ def mi_sweep(params_file: str = "params.yaml", overrides: list[str] | None = Non
     out = JobOutputs(JOB)
     items = {d: datasets.load(config, d) for d in config.datasets}
     settings = config.model_copy(update={"compressors": [], "predictors": [], "budgets": [], "datasets": []})
-    parts = Parts(params, PartStore(out.data.resolve() / "parts", config_hash(settings, params.engine)))
+    parts = Parts(
+        params, PartStore(out.data.resolve() / "parts", made_by(config_hash(settings, params.engine), JOB))
+    )
     models = sorted({*config.compressors, *config.predictors} | ({config.scorer} - {"compressor"}))
     with tracking.flow_run(
         JOB, config.model_dump(), run_tags(params, engine=params.engine.backend, models=models)

@@ -9,6 +9,7 @@ python -m tasks.deps --check | --write
 
 import argparse
 import ast
+import hashlib
 import os
 import sys
 import tempfile
@@ -231,6 +232,23 @@ def _wanted(root: Path, graph: dict[str, set[str]], path: Path, name: str, stage
     """A stage's deps as they should read: code deps (compact, sorted), then its other deps in order."""
     code = _compact(root, _code_files(root, graph, _flow(path, name, stage, graph)))
     return [*code, *(dep for dep in _deps(stage) if not _is_code(dep))]
+
+
+ROOT = Path(__file__).resolve().parents[1]  # the checkout this code runs from
+
+
+def code_digest(flow: str, root: Path = ROOT) -> str:
+    """A short hash of the code stage `flow` runs (its files, as its DVC deps list them)."""
+    digest = hashlib.sha256()
+    for rel in sorted(_code_files(root, module_graph(root), flow)):
+        digest.update(rel.encode() + b"\0" + (root / rel).read_bytes() + b"\0")
+    return digest.hexdigest()[:8]
+
+
+def made_by(settings: str, flow: str, root: Path = ROOT) -> str:
+    """The tag of a part that stage `flow` writes: its settings' hash and its code's. A part made
+    by other code is not this run's, though a DVC output kept across runs (`persist`) holds it."""
+    return f"{settings}-{code_digest(flow, root)}"
 
 
 def stage_code(root: Path, stage: str) -> list[str]:

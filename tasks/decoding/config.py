@@ -17,17 +17,33 @@ class DecodingSetting(SamplerSetting):
     models: list[ModelName] = []
 
 
-class ProseConfig(Strict):
-    """Open-ended continuation of real prose (stage `corpus` chunks, Austen and Reuters)."""
+WORLD = "world"  # a prose source: the held-out world documents (stage `world`)
 
-    sources: list[str] = ["janeausten", "reuters"]
-    prefixes: PositiveInt = 24  # per source
+
+class ProseTrack(Strict):
+    """One generator continuing prefixes of some sources, scored by one judge: the family
+    continuing held-out world documents with the largest member judging, or SmolLM2 continuing
+    Austen and Reuters (the stage `corpus` chunks) and judging itself."""
+
+    model: ModelName  # the generator, one of decoding.models
+    judge: ModelName
+    sources: list[str] = [WORLD]  # `world`, or sources of stage `corpus`
+    prefixes: PositiveInt = 16  # per source
+
+    @property
+    def self_judged(self) -> bool:
+        return self.judge == self.model
+
+
+class ProseConfig(Strict):
+    """Open-ended continuation: each track's prefixes continued to a fixed length, then judged."""
+
+    tracks: dict[str, ProseTrack] = {}
     prefix_words: PositiveInt = 32
     max_tokens: PositiveInt = 96
     # Mirostat's observed surprise is measured after its controller settles: each
     # continuation's first `settle_tokens` tokens are left out of `steady_surprisal_bits`.
     settle_tokens: Annotated[int, Field(ge=0)] = 32
-    models: list[ModelName] = []  # of decoding.models; [] = all
 
     @model_validator(mode="after")
     def _settle(self) -> "ProseConfig":
@@ -35,7 +51,16 @@ class ProseConfig(Strict):
             raise ValueError(
                 f"settle_tokens: {self.settle_tokens} leaves none of max_tokens {self.max_tokens}"
             )
+        seen: set[str] = set()
+        for name, track in self.tracks.items():
+            if track.model in seen:
+                raise ValueError(f"tracks.{name}.model: {track.model!r} generates in another track too")
+            seen.add(track.model)
         return self
+
+    def track_of(self, model: str) -> str | None:
+        """The track `model` generates in, if any."""
+        return next((name for name, t in self.tracks.items() if t.model == model), None)
 
 
 class DecodingConfig(Strict):
@@ -49,7 +74,6 @@ class DecodingConfig(Strict):
     questions: PositiveInt = 64  # per benchmark
     answer_tokens: PositiveInt = 24
     prose: ProseConfig = ProseConfig()
-    judge: ModelName = "smollm2-135m-instruct"  # scores prose continuations (perplexity)
     bootstrap: PositiveInt = 1000
     seed: Seed = 0
 
@@ -65,9 +89,9 @@ class DecodingConfig(Strict):
             stray = sorted(set(s.models) - set(self.models))
             if stray:
                 raise ValueError(f"settings.{i}.models: {stray[0]!r} is not in decoding.models")
-        stray = sorted(set(self.prose.models) - set(self.models))
-        if stray:
-            raise ValueError(f"prose.models: {stray[0]!r} is not in decoding.models")
+        for name, track in self.prose.tracks.items():
+            if track.model not in self.models:
+                raise ValueError(f"prose.tracks.{name}.model: {track.model!r} is not in decoding.models")
         return self
 
 

@@ -37,13 +37,14 @@ def assemble(
     config: DecodingConfig, cells: list[Cell], store: PartStore, failures: dict[str, str]
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, dict[str, list[dict[str, float]]]]:
     """The cell table (one row per cell, failed ones with their reason), all answers, all prose
-    and the surprisal trajectories of the first prose model."""
-    first_prose_model = (config.prose.models or config.models)[0]
+    and the surprisal trajectories of the first prose track's model."""
+    first_prose_model = next((t.model for t in config.prose.tracks.values()), None)
     rows, answers, continuations, trajectories = [], [], [], {}
     for model, setting in cells:
         key = cell_key(model, setting)
         answers_key, _, judged_key = part_keys(model, setting)
         row: dict[str, Any] = {**report.setting_columns(model, setting), "status": "ok", "error": None}
+        row["track"] = config.prose.track_of(model)
         if key in failures or not store.done(answers_key):
             rows.append({**row, "status": "failed", "error": failures.get(key, "no answers")})
             continue
@@ -54,7 +55,8 @@ def assemble(
         row["large_share"] = cell_answers["large_share"][0]  # null unless the sampler has further models
         if store.done(judged_key):
             judged = store.read(judged_key)
-            continuations.append(judged.with_columns(**{k: pl.lit(v) for k, v in ids.items()}))
+            track = pl.lit(row["track"], dtype=pl.String)
+            continuations.append(judged.with_columns(track=track, **{k: pl.lit(v) for k, v in ids.items()}))
             row |= report.prose_metrics(judged, setting, config.prose.settle_tokens)
             if model == first_prose_model:
                 trajectories[setting.label] = report.trajectory(judged)

@@ -1,5 +1,6 @@
-"""Open-ended continuation of real prose: prefixes from the `corpus` stage's Austen and Reuters
-chunks, continued by a model under a sampler, then scored by a judge model.
+"""Open-ended continuation: prefixes of held-out world documents (stage `world`) or of the `corpus`
+stage's Austen and Reuters chunks, continued by a track's model under a sampler, then scored by
+the track's judge.
 
 Prompts are raw text (no chat template): the model continues the prose. Every continuation runs
 to `max_tokens` (EOS held back) so repetition and diversity compare texts of one length."""
@@ -8,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from tasks.decoding.config import DecodingConfig
+from tasks.decoding.config import ProseTrack
 from tasks.engines import Engine
 from tasks.samplers import SamplerSetting, SamplingConfig
 from tasks.samplers.base import LN2
@@ -24,18 +25,23 @@ PROSE_SCHEMA: dict[str, Any] = {
 }
 
 
-def prefixes(config: DecodingConfig, chunks: pl.DataFrame) -> pl.DataFrame:
-    """`prose.prefixes` chunks per source, evenly spaced, cut to their first `prefix_words` words."""
+TEXTS_SCHEMA = {"chunk_id": pl.String, "source": pl.String, "text": pl.String}
+PREFIX_SCHEMA = {"prefix_id": pl.String, "source": pl.String, "prefix": pl.String}
+
+
+def prefixes(track: ProseTrack, prefix_words: int, texts: pl.DataFrame) -> pl.DataFrame:
+    """`track.prefixes` texts per source, evenly spaced, cut to their first `prefix_words` words;
+    `texts` has chunk_id, source and text (corpus chunks, world documents)."""
     rows = []
-    for source in config.prose.sources:
-        pool = chunks.filter(pl.col("source") == source).sort("chunk_id")
+    for source in track.sources:
+        pool = texts.filter(pl.col("source") == source).sort("chunk_id")
         if pool.is_empty():
             continue
-        step = max(1, pool.height // config.prose.prefixes)
-        for row in pool[::step].head(config.prose.prefixes).iter_rows(named=True):
-            words = row["text"].split()[: config.prose.prefix_words]
+        step = max(1, pool.height // track.prefixes)
+        for row in pool[::step].head(track.prefixes).iter_rows(named=True):
+            words = row["text"].split()[:prefix_words]
             rows.append({"prefix_id": row["chunk_id"], "source": source, "prefix": " ".join(words)})
-    return pl.DataFrame(rows, schema={"prefix_id": pl.String, "source": pl.String, "prefix": pl.String})
+    return pl.DataFrame(rows, schema=PREFIX_SCHEMA)
 
 
 def continue_prose(

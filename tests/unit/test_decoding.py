@@ -116,14 +116,14 @@ def test_ead_decodes_with_the_model_its_switch_names(dummy_params):
     assert report.large_share(gens) > 0.5
 
 
-def prose_table(rows: dict[str, tuple[float, float, float]]) -> pl.DataFrame:
-    """Cells of the prose model: label -> (repetition, judge perplexity, surprise error)."""
+def prose_table(rows: dict[str, tuple[float, float, float]], model: str = "m") -> pl.DataFrame:
+    """Cells of a prose model: label -> (repetition, judge perplexity, surprise error)."""
     out = []
     for label, (rep, ppl, err) in rows.items():
         name = label.split("(")[0]
         out.append(
             {
-                "model": "m",
+                "model": model,
                 "setting": label,
                 "sampler": name,
                 "status": "ok",
@@ -141,7 +141,8 @@ def prose_table(rows: dict[str, tuple[float, float, float]]) -> pl.DataFrame:
 
 
 def test_headline_needs_less_repetition_at_comparable_perplexity_and_mirostat_on_target():
-    config = DecodingConfig(models=["m"], benchmarks=["world_qa"])
+    track = {"t": {"model": "m", "judge": "big"}}
+    config = DecodingConfig(models=["m"], benchmarks=["world_qa"], prose={"tracks": track})
     good = {
         "greedy": (0.30, 3.0, 0.0),
         "top_k(k=40)": (0.05, 10.0, 0.0),
@@ -161,6 +162,38 @@ def test_headline_needs_less_repetition_at_comparable_perplexity_and_mirostat_on
         assert (
             report.metrics(report.complete(prose_table(bad), ["world_qa"]), config)["headline_met"] is False
         )
+
+
+def test_the_headline_is_judged_on_tracks_whose_judge_is_not_their_generator():
+    tracks = {"own": {"model": "s", "judge": "s"}, "family": {"model": "m", "judge": "big"}}
+    config = DecodingConfig(models=["s", "m"], benchmarks=["world_qa"], prose={"tracks": tracks})
+    good = {
+        "greedy": (0.30, 3.0, 0.0),
+        "top_k(k=40)": (0.05, 10.0, 0.0),
+        "typical(tau=0.9)": (0.02, 11.0, 0.0),
+    }
+    bad = {**good, "typical(tau=0.9)": (0.06, 11.0, 0.0)}
+    for own, family, met in [(bad, good, True), (good, bad, False)]:
+        table = pl.concat([prose_table(own, "s"), prose_table(family, "m")])
+        metrics = report.metrics(report.complete(table, ["world_qa"]), config)
+        assert metrics["headline_tracks"] == ["family"] and metrics["headline_met"] is met
+        assert metrics["tracks"]["own"]["self_judged"] and not metrics["tracks"]["family"]["self_judged"]
+        assert metrics["generator"] == metrics["judge"] == "s"  # the first track's at the top level
+
+
+@pytest.mark.parametrize(
+    ("prose", "field"),
+    [
+        ({"tracks": {"x": {"model": "other", "judge": "m"}}}, "prose.tracks.x.model"),
+        (
+            {"tracks": {"a": {"model": "m", "judge": "m"}, "b": {"model": "m", "judge": "j"}}},
+            "tracks.b.model",
+        ),
+    ],
+)
+def test_a_track_names_one_generator_of_the_grid(prose, field):
+    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+        DecodingConfig(models=["m"], benchmarks=["world_qa"], prose=prose)
 
 
 def test_mirostat_error_is_measured_after_the_controller_settles():

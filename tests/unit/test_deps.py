@@ -172,3 +172,15 @@ def test_bad_stage_names_file_and_stage(repo, cmd, problem):
 def test_missing_dvc_yaml(tmp_path):
     with pytest.raises(InfopipeError, match=r"dvc\.yaml: file not found"):
         deps.stage_code(tmp_path, "world")
+
+
+def test_code_digest_changes_with_the_code_a_stage_runs_only(repo):
+    """Parts are tagged with it: a persisted DVC output keeps parts across code changes."""
+    before = deps.code_digest("world", repo)
+    (repo / "tasks/unused.py").write_text("x = 1\n")  # not imported by stage world
+    (repo / "tasks/pkg/a.py").write_text("x = 1\n")  # stage other's only
+    assert deps.code_digest("world", repo) == before
+    (repo / "tasks/world/prompts/a.yaml").write_text("a: 2\n")  # data its package reads
+    changed = deps.code_digest("world", repo)
+    assert changed != before
+    assert deps.made_by("abc", "world", repo) == f"abc-{changed}"
