@@ -78,7 +78,7 @@ def decoding(params_file: str = "params.yaml", overrides: list[str] | None = Non
         store.prune([k for m, s in grid_cells for k in grid.part_keys(m, s)])
 
         table, answers, continuations, trajectories = grid.assemble(config, grid_cells, store, failures)
-        metrics = report.metrics(table, config)
+        metrics = report.metrics(table, config, continuations)
         for r in table.iter_rows(named=True):
             with run.child(f"{r['model']}/{r['setting']}", {k: r[k] for k in report.IDENTITY}) as child:
                 child.set_tags({"status": r["status"]})

@@ -26,7 +26,7 @@ from tasks.decoding.config import DecodingConfig
 from tasks.io import write_text
 from tasks.outputs import JobOutputs
 from tasks.samplers import SamplerSetting
-from tasks.stats import mean_with_ci
+from tasks.stats import bootstrap_ci, mean_with_ci
 
 MIROSTAT = ("mirostat_v1", "mirostat_v2")
 DIVERSE = ("typical", "mirostat_v1", "mirostat_v2", "top_h")  # the headline's samplers
@@ -144,14 +144,20 @@ def _finite(value: Any) -> bool:
     return isinstance(value, float) and math.isfinite(value)
 
 
-def metrics(cells: pl.DataFrame, config: DecodingConfig) -> dict[str, Any]:
+def metrics(cells: pl.DataFrame, config: DecodingConfig, prose: pl.DataFrame | None = None) -> dict[str, Any]:
     """Per prose track its maps (setting label -> value) and headline check; the first track's at
-    the top level; the headline over the tracks whose judge is not their generator."""
+    the top level; the headline over the tracks whose judge is not their generator. With the
+    continuations (`prose`), each headline sampler's repetition minus top-k's, paired by prefix."""
     ok = cells.filter(pl.col("status") == "ok")
     tracks = {
         name: track_metrics(ok, track.model, track.judge, config.prose.settle_tokens)
         for name, track in config.prose.tracks.items()
     }
+    if prose is not None and not prose.is_empty():
+        for name, track in config.prose.tracks.items():
+            tracks[name]["repetition_minus_top_k"] = repetition_minus_top_k(
+                prose.filter(pl.col("model") == track.model), config.bootstrap, config.seed
+            )
     out: dict[str, Any] = {"tracks": tracks}
     if tracks:
         first = next(iter(tracks))
@@ -177,6 +183,28 @@ def metrics(cells: pl.DataFrame, config: DecodingConfig) -> dict[str, Any]:
     out["headline_rule"] = RULE + (
         "; judged on the tracks whose judge is not their generator" if independent else ""
     )
+    return out
+
+
+def repetition_minus_top_k(prose: pl.DataFrame, resamples: int, seed: int) -> dict[str, dict[str, float]]:
+    """Per headline sampler, its repetition minus top-k's on the same prefixes: the mean
+    difference and its paired bootstrap 95% CI over prefixes."""
+    rep = prose.select(
+        "setting",
+        "sampler",
+        "prefix_id",
+        pl.col("text").map_elements(diversity.repetition, return_dtype=pl.Float64).alias("rep"),
+    )
+    base = rep.filter(pl.col("sampler") == "top_k")
+    if base.is_empty():
+        return {}
+    base = base.filter(pl.col("setting") == base["setting"].min()).select("prefix_id", top_k="rep")
+    out = {}
+    for setting in sorted(set(rep.filter(pl.col("sampler").is_in(DIVERSE))["setting"])):
+        pairs = rep.filter(pl.col("setting") == setting).join(base, on="prefix_id").sort("prefix_id")
+        diffs = (pairs["rep"] - pairs["top_k"]).to_list()
+        low, high = bootstrap_ci(diffs, resamples=resamples, seed=seed)
+        out[setting] = {"difference": float(np.mean(diffs)), "ci95_low": low, "ci95_high": high}
     return out
 
 
@@ -266,7 +294,7 @@ def summary(metrics: Mapping[str, Any], cells: pl.DataFrame, benchmarks: Sequenc
             "" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.3f}" for v in vals
         ]
         lines.append(f"| {r['model']} | {r['setting']} | " + " | ".join(cells_text) + " |")
-    lines += ["", "Prose tracks (judge perplexity and repetition above are each track's judge's):", ""]
+    lines += ["", "Prose tracks (a row's judge perplexity is its track's judge's):", ""]
     for name, t in metrics.get("tracks", {}).items():
         caveat = " (the judge scores its own continuations)" if t["self_judged"] else ""
         lines.append(
@@ -274,6 +302,11 @@ def summary(metrics: Mapping[str, Any], cells: pl.DataFrame, benchmarks: Sequenc
             f"headline met: {t['headline_met']}; "
             f"Mirostat off tau by {_pct(t['mirostat_surprise_relative_error'])}"
         )
+        for setting, d in t.get("repetition_minus_top_k", {}).items():
+            lines.append(
+                f"  - {setting}: repetition minus top-k's {d['difference']:+.4f} "
+                f"(paired 95% CI {d['ci95_low']:+.4f} to {d['ci95_high']:+.4f})"
+            )
     lines += [
         "",
         f"Mirostat's surprise is measured after the first {metrics.get('mirostat_settle_tokens')} tokens of "

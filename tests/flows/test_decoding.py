@@ -97,6 +97,8 @@ def test_cells_carry_accuracy_prose_measures_and_failures(run):
     # the headline is judged where the judge is not the generator: world-s has no greedy cell
     assert metrics["headline_tracks"] == ["world"] and metrics["headline_met"] is None
     assert isinstance(tracks["smol"]["headline_met"], bool)
+    paired = tracks["smol"]["repetition_minus_top_k"]["typical(tau=0.9)"]
+    assert paired["ci95_low"] <= paired["difference"] <= paired["ci95_high"]
     (share,) = metrics["ead_large_share"].values()
     assert 0 <= share <= 1
     assert len(metrics["failed_cells"]) == 4

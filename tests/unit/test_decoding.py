@@ -219,3 +219,24 @@ def test_mirostat_error_is_measured_after_the_controller_settles():
     assert prose_metrics(prose, setting)["surprise_relative_error"] == pytest.approx(2 / 3)  # mean 5 bits
     with pytest.raises(ValueError, match="settle_tokens"):
         ProseConfig(max_tokens=32, settle_tokens=32)
+
+
+def test_repetition_minus_top_k_is_paired_by_prefix():
+    """The headline's repetition comparison with its paired bootstrap CI over prefixes."""
+    loop = "the cat sat on the mat " * 4  # every 4-gram after the first six repeats
+    fresh = "one two three four five six seven eight nine ten eleven twelve"
+    rows = []
+    for i in range(8):
+        rows.append({"setting": "top_k(k=40)", "sampler": "top_k", "prefix_id": f"p{i}", "text": loop})
+        rows.append(
+            {"setting": "typical(tau=0.9)", "sampler": "typical", "prefix_id": f"p{i}", "text": fresh}
+        )
+        rows.append({"setting": "greedy", "sampler": "greedy", "prefix_id": f"p{i}", "text": loop})
+    got = report.repetition_minus_top_k(pl.DataFrame(rows), 200, 0)
+    assert set(got) == {"typical(tau=0.9)"}  # only the headline's samplers
+    expected = -diversity.repetition(loop)
+    assert got["typical(tau=0.9)"]["difference"] == pytest.approx(expected)
+    assert got["typical(tau=0.9)"]["ci95_low"] == pytest.approx(expected)  # no spread: every pair alike
+    assert (
+        report.repetition_minus_top_k(pl.DataFrame(rows).filter(pl.col("sampler") != "top_k"), 200, 0) == {}
+    )
