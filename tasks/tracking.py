@@ -215,7 +215,8 @@ def flow_run(
     git = git_state()
     base = {"job": job, "hardware": hardware(), "host": host, "pid": str(os.getpid()), **git}
     base |= library_versions()
-    name = run_name or default_run_name(job, tags.get("profile", ""), git)
+    # The name is not filtered like tags are: a token-shaped profile must not reach the store.
+    name = redact(run_name or default_run_name(job, tags.get("profile", ""), git))
     with mlflow.start_run(experiment_id=experiment, run_name=name) as active:
         run = Run(mlflow, active)
         run.set_tags({**base, **tags})
