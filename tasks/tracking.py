@@ -101,7 +101,7 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return pid != os.getpid()
+    return True  # this process too: a run it still has open
 
 
 def library_versions() -> dict[str, str]:
