@@ -12,7 +12,7 @@ BROWSER := chromium
 TORCH       := torch==2.13.0+cpu
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install browser repro test test-fast test-slow lint format ui bench clean
+.PHONY: install browser repro test test-fast test-slow lint format ui bench adopt clean
 
 install: $(VENV)/.installed $(DEBIAN)/.unpacked
 
@@ -89,6 +89,11 @@ ui: install
 
 bench: install
 	$(RUN) infopipe bench engine
+
+# After `infopipe bench repro`: its clean clone's dvc.lock, figures and MLflow store become this
+# checkout's, and `dvc checkout` brings its data (tasks/bench/adoption.py).
+adopt: install
+	$(RUN) python -m tasks.bench.adoption
 
 clean:
 	rm -rf $(VENV) .prefect .cache mlflow.db mlartifacts

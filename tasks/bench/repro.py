@@ -3,7 +3,7 @@ then a second `dvc repro` that must run nothing: wall times, seconds per stage, 
 the whole process tree (DVC, the flows, vLLM's workers), sampled every half second.
 
 The clone lives in .cache/bench-repro/ (kept for inspection) and shares this checkout's DVC cache,
-so its outputs can be checked out here: copy its dvc.lock and reports/, then `dvc checkout`.
+so its run can become this checkout's: `make adopt` (tasks/bench/adoption.py).
 Set-up is not timed: the clone gets this checkout's Debian texts (.cache/debian, `make install`).
 """
 

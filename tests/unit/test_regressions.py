@@ -65,3 +65,20 @@ def test_a_first_run_has_no_baseline_and_metrics_without_intervals_are_not_compa
     _run("checkpoints", "cpu", {"entropy": 0.5}, {})  # no interval: never flagged
     second = regressions.check("checkpoints", tracking.finished_runs("checkpoints", "cpu"))
     assert second.baseline_id is not None and second.compared == 0 and second.tag() == "none"
+
+
+def test_a_value_at_a_zero_width_interval_is_not_a_move():
+    # MI at its ceiling: [6, 6] bits, then 6 in another summation order. Tolerance 1e-5 relative
+    # (float32 sums of a few hundred terms), decided in tasks/regressions.py before this test.
+    six = 6.0
+    again = six * (1 + 3e-16)
+    assert not regressions.outside(again, six, six)
+    assert not regressions.outside(0.0, 1e-12, 0.5)
+    assert regressions.outside(6.001, six, six) and regressions.outside(5.999, six, six)
+    found = regressions.moves(
+        "mi_sweep",
+        "cell",
+        {"mi_bits": six, "mi_bits_ci95_low": six, "mi_bits_ci95_high": six},
+        {"mi_bits": again},
+    )
+    assert found == []
