@@ -13,7 +13,6 @@ mlartifacts/ prefix is rewritten to this checkout's. This checkout's previous st
 
 import shutil
 import sqlite3
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from tasks.bench.registry import user_env
+from tasks.bench.repro import CLONE, run_in
 from tasks.errors import InfopipeError
 
 STORE = ("mlflow.db", "mlartifacts")
@@ -40,7 +39,7 @@ def adopt(clone: Path, checkout: Path) -> dict[str, Any]:
             str(clone),
             f"{moved[0]} changed since the commit it ran ({ran[:7]}); run `infopipe bench repro` again",
         )
-    if _run(["dvc", "status", "--quiet"], clone).returncode != 0:
+    if run_in(clone, ["dvc", "status", "--quiet"], check=False).returncode != 0:
         raise InfopipeError(str(clone), "its `dvc status` is not clean: the reproduction did not finish")
     copied = [path for path in tracked_outs(clone) if _tracked(checkout, path)]
     for path in copied:
@@ -50,10 +49,10 @@ def adopt(clone: Path, checkout: Path) -> dict[str, Any]:
     for name in STORE:
         _replace(clone / name, checkout / name)
     rewritten = rewrite_artifact_uris(checkout / "mlflow.db", clone / "mlartifacts", checkout / "mlartifacts")
-    checkout_done = _run(["dvc", "checkout", "--force"], checkout)
+    checkout_done = run_in(checkout, ["dvc", "checkout", "--force"], check=False)
     if checkout_done.returncode != 0:
         raise InfopipeError("dvc checkout", (checkout_done.stderr.strip().splitlines() or ["failed"])[-1])
-    clean = _run(["dvc", "status", "--quiet"], checkout).returncode == 0
+    clean = run_in(checkout, ["dvc", "status", "--quiet"], check=False).returncode == 0
     return {
         "commit": ran,
         "copied": copied,
@@ -82,7 +81,7 @@ def _lock(repo: Path) -> dict[str, Any]:
 
 def _changed_deps(checkout: Path, commit: str, paths: list[str]) -> list[str]:
     """The deps git-tracked here that differ between `commit` and the working tree."""
-    done = _run(["git", "diff", "--name-only", commit, "--", *paths], checkout)
+    done = run_in(checkout, ["git", "diff", "--name-only", commit, "--", *paths], check=False)
     if done.returncode != 0:
         raise InfopipeError(str(checkout), f"git diff against {commit[:7]}: {done.stderr.strip()[-200:]}")
     return done.stdout.split()
@@ -128,20 +127,14 @@ def _replace(source: Path, target: Path) -> None:
 
 
 def _tracked(repo: Path, path: str) -> bool:
-    return bool(_run(["git", "ls-files", "--", path], repo).stdout.strip())
+    return bool(run_in(repo, ["git", "ls-files", "--", path], check=False).stdout.strip())
 
 
 def _git_head(repo: Path) -> str:
-    return _run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
-
-
-def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False, env=user_env())
+    return run_in(repo, ["git", "rev-parse", "HEAD"], check=False).stdout.strip()
 
 
 def main() -> int:
-    from tasks.bench.repro import CLONE
-
     try:
         done = adopt(Path.cwd() / CLONE, Path.cwd())
     except InfopipeError as err:

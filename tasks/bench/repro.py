@@ -46,7 +46,7 @@ def measure(source: Path, clone: Path) -> dict[str, Any]:
     clone = _clean_clone(source, clone)
     cold = _timed(["dvc", "repro", "--force"], clone, clone.parent / "repro-force.log")
     noop = _timed(["dvc", "repro"], clone, clone.parent / "repro-noop.log")
-    status = _run(["dvc", "status", "--quiet"], clone, check=False)
+    status = run_in(clone, ["dvc", "status", "--quiet"], check=False)
     return {
         "cpu_profile_seconds": cold["seconds"],
         "stage_seconds": cold["stage_seconds"],
@@ -55,17 +55,17 @@ def measure(source: Path, clone: Path) -> dict[str, Any]:
         "noop_stages_run": len(noop["stage_seconds"]),
         "noop_peak_rss_mb": noop["peak_rss_mb"],
         "status_clean_after": status.returncode == 0,
-        "commit": _run(["git", "rev-parse", "HEAD"], clone).stdout.strip(),
+        "commit": run_in(clone, ["git", "rev-parse", "HEAD"]).stdout.strip(),
     }
 
 
 def _clean_clone(source: Path, clone: Path) -> Path:
-    if _run(["git", "status", "--porcelain", "--untracked-files=no"], source).stdout.strip():
+    if run_in(source, ["git", "status", "--porcelain", "--untracked-files=no"]).stdout.strip():
         print("bench repro: uncommitted changes are not in the clone (it is HEAD)", file=sys.stderr)
     shutil.rmtree(clone, ignore_errors=True)
     clone.parent.mkdir(parents=True, exist_ok=True)
-    _run(["git", "clone", "--quiet", str(source), str(clone)], source)
-    _run(["dvc", "cache", "dir", "--local", str(source / ".dvc" / "cache")], clone)
+    run_in(source, ["git", "clone", "--quiet", str(source), str(clone)])
+    run_in(clone, ["dvc", "cache", "dir", "--local", str(source / ".dvc" / "cache")])
     debian = source / ".cache" / "debian"
     if debian.is_dir():
         (clone / ".cache").mkdir(exist_ok=True)
@@ -73,7 +73,8 @@ def _clean_clone(source: Path, clone: Path) -> Path:
     return clone
 
 
-def _run(argv: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+def run_in(cwd: Path, argv: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    """`argv` in `cwd` as a user's shell would run it; an InfopipeError on failure when `check`."""
     done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False, env=user_env())
     if check and done.returncode != 0:
         raise InfopipeError(" ".join(argv[:2]), f"exit {done.returncode}: {done.stderr.strip()[-300:]}")
