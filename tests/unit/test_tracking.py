@@ -42,3 +42,21 @@ def test_a_killed_run_is_ended_as_failed_by_the_next_run_of_its_job(tmp_path, mo
     assert status[killed] == "FAILED"
     assert "killed" in client.get_run(killed.info.run_id).data.tags["error"]
     assert status[alive] == "RUNNING" and status[elsewhere] == "RUNNING"  # may still be working
+
+
+def test_a_commit_is_dirty_for_changed_code_not_for_what_the_pipeline_rewrites(tmp_path, monkeypatch):
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    for path in ("dvc.lock", "reports/world/metrics.json", "tasks/world.py"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("1\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one")
+    monkeypatch.chdir(tmp_path / "tasks")  # a stage may run below the root
+    (tmp_path / "dvc.lock").write_text("2\n")  # dvc repro rewrites its lock and the metrics
+    (tmp_path / "reports/world/metrics.json").write_text("2\n")
+    assert tracking.git_state()["git.dirty"] == "false"
+    (tmp_path / "tasks/world.py").write_text("2\n")
+    assert tracking.git_state()["git.dirty"] == "true"
