@@ -1,7 +1,13 @@
 """The sweep's steps over its parts (tasks/mi/sweep.py): compress (and score with the compressor
 itself), score with a fixed scorer, answer one cell. A step does only the parts that are missing
 and returns those it could not make with the reason, so the rest of the sweep completes and the
-cell table records why a cell failed."""
+cell table records why a cell failed.
+
+Each compression and each score table starts from an emptied prefix cache: a log-prob computed
+from cached blocks sums in another order (~1e-6 relative), so without it a run resumed after a
+kill, whose engine has not made the earlier parts, would score the rest in the last digits
+differently from an uninterrupted run. With it, resumed and uninterrupted runs are equal bit for
+bit (tasks/bench/faults.py)."""
 
 from collections.abc import Sequence
 
@@ -47,6 +53,7 @@ def compress_all(params: MiSweepParams, compressor: str, items: Items, parts: Pa
     for c in todo:
         try:
             if not parts.store.done(parts.notes(c)):
+                engine.reset_cache()  # a part never depends on what the engine did before it
                 parts.store.write(
                     parts.notes(c), compress(engine, items[c.dataset], c.budget, params.mi_sweep)
                 )
@@ -77,6 +84,7 @@ def score_all(
     for c in todo:
         try:
             notes = parts.store.read(parts.notes(c))
+            engine.reset_cache()  # same cache state whether or not this run made the notes
             parts.store.write(
                 parts.scores(c), score_notes(engine, items[c.dataset], notes, params.mi_sweep, own)
             )
