@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.config import flatten
+from tasks.numerics import kernels
 
 LIBRARIES = (
     "vllm",
@@ -218,7 +219,8 @@ def flow_run(
     host = platform.node()
     _mark_killed(mlflow, experiment, host)
     git = git_state()
-    base = {"job": job, "hardware": hardware(), "host": host, "pid": str(os.getpid()), **git}
+    base = {"job": job, "hardware": hardware(), "kernels": kernels(), "host": host, "pid": str(os.getpid())}
+    base |= git
     base |= library_versions()
     # The name is not filtered like tags are: a token-shaped profile must not reach the store.
     name = redact(run_name or default_run_name(job, tags.get("profile", ""), git))
