@@ -144,3 +144,34 @@ def test_a_rerun_keeps_members_made_the_same_way_and_retrains_a_changed_one(fami
         changed = models(params_file=params_file, overrides=longer, only=FAMILY)
     assert changed["train_steps"]["world-s"] == 11 and changed["checkpoints"]["world-s"][-1] == 11
     assert written()["world-m"] == weights["world-m"] and written()["world-s"] != weights["world-s"]
+
+
+@pytest.mark.slow
+def test_training_gives_the_committed_losses_on_any_x86_cpu(tmp_path, monkeypatch, prefect_harness):
+    """reports/models/loss/world-s.json was first made on an AVX2 machine. Unpinned, an AVX-512
+    machine's first logged loss differs by 1e-8 and the model ends elsewhere; with torch's kernels
+    pinned to AVX2 (tasks/numerics.py) every machine gives these losses bit for bit."""
+    from tasks.config import load
+    from tasks.models.config import ModelsParams
+    from tasks.models.family import build_tokenizer, heldout_names, train_member
+    from tasks.world.build import read_world
+
+    class Enough(Exception):
+        pass
+
+    def until_step_50(point):
+        logged.append(point)
+        if point["step"] >= 50:
+            raise Enough
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    world(params_file=str(ROOT / "params.yaml"))
+    params = load(ModelsParams, ROOT / "params.yaml", [])
+    exclude = heldout_names(read_world())
+    build_tokenizer(params, exclude)
+    logged: list[dict] = []
+    with pytest.raises(Enough):
+        train_member("world-s", params, exclude, on_log=until_step_50)
+    committed = json.loads((ROOT / "reports/models/loss/world-s.json").read_text())
+    assert logged == committed[:2]

@@ -22,6 +22,7 @@ def test_experiments_are_typed_and_runs_named_for_stage_profile_and_commit(tmp_p
         assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
         name = client.get_run(run.id).info.run_name
         assert name == f"{job} cpu {tracking.git_state()['git.commit'][:7]}", name
+        assert "ATEN_CPU_CAPABILITY=avx2" in client.get_run(run.id).data.tags["kernels"]
 
 
 def test_a_killed_run_is_ended_as_failed_by_the_next_run_of_its_job(tmp_path, monkeypatch):
