@@ -100,7 +100,6 @@ def kill_and_resume(workdir: Path, overrides: list[str], seed: int | None = None
         "killed_after_parts": killed_after,
         "finished_before_kill_rewritten": rewritten,
         "parts_after_rerun": len(after),
-        "duplicate_cells": duplicates,
         "leftover_temporaries": leftovers,
     }
 
