@@ -1,5 +1,6 @@
-"""The one loader of params.yaml: read (duplicate keys are errors), override (`-S section.key=value`,
-values parsed as YAML like `dvc exp run -S`), validate the sections a caller reads."""
+"""The one loader of params.yaml: read (duplicate keys are errors), extend (a variant file names its
+base with `extends:` and says only what differs), override (`-S section.key=value`, values parsed as
+YAML like `dvc exp run -S`), validate the sections a caller reads."""
 
 from collections.abc import Collection, Sequence
 from pathlib import Path
@@ -29,9 +30,35 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def read(path: Path | str) -> dict[str, Any]:
-    """params.yaml as a mapping of sections."""
+EXTENDS = "extends"
+
+
+def read(path: Path | str, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """params.yaml as a mapping of sections. A file with `extends: <base>` (relative to the file) is
+    its base with the file's keys merged in: mappings key by key, anything else replaced whole."""
     path = Path(path)
+    raw = _read_one(path)
+    base = raw.pop(EXTENDS, None)
+    if base is None:
+        return raw
+    if not isinstance(base, str) or not base:
+        raise InfopipeError(str(path), f"{EXTENDS}: expected the path of a params file")
+    seen = (*_seen, path.resolve())
+    if (path.parent / base).resolve() in seen:
+        raise InfopipeError(str(path), f"{EXTENDS}: {base} is this file or extends it (a cycle)")
+    return merged(read(path.parent / base, seen), raw)
+
+
+def merged(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """`overlay`'s keys over `base`'s: a mapping in both is merged, any other value replaces."""
+    out = dict(base)
+    for key, value in overlay.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = merged(out[key], value) if both else value
+    return out
+
+
+def _read_one(path: Path) -> dict[str, Any]:
     try:
         raw = yaml.load(read_text(path), Loader=_UniqueKeyLoader)
     except InfopipeError as err:

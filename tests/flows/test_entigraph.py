@@ -25,6 +25,7 @@ MINI = [
     *MICRO,
     "entigraph.documents=2",
     "entigraph.entities.retries=1",
+    "entigraph.entities.extractors=[llm, spacy, family]",  # params.full.yaml's: every extractor runs
     "entigraph.entities.family_model=world-s",
     "entigraph.entities.sampling.max_tokens=48",
     "entigraph.relations.max_pairs=3",

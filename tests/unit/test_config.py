@@ -148,3 +148,58 @@ def test_an_error_in_one_line_even_without_a_message():
     assert first_line(RuntimeError("")) == "RuntimeError"
     assert first_line(ValueError("\n  \n  boom  \nmore")) == "boom"
     assert first_line(KeyError()) == "KeyError"
+
+
+def test_a_variant_file_extends_its_base_key_by_key(tmp_path):
+    base = tmp_path / "params.yaml"
+    train = "{people: 10, cities: 4, organisations: 4, products: 4}"
+    base.write_text(f"profile: cpu\nworld:\n  seed: 1\n  distractors: 2\n  train: {train}\n")
+    variant = tmp_path / "variant.yaml"
+    variant.write_text("extends: params.yaml\nworld:\n  seed: 7\n  train: {people: 20}\n")
+    world = read(WorldParams, variant, []).world
+    assert (world.seed, world.distractors, world.train.people, world.train.cities) == (7, 2, 20, 4)
+    # The merged file is validated like any other.
+    variant.write_text("extends: params.yaml\nworld:\n  seeds: 7\n")
+    with pytest.raises(InfopipeError, match=r"variant.yaml: world.seeds: unknown key$"):
+        read(WorldParams, variant, [])
+    variant.write_text("extends: absent.yaml\n")
+    assert "absent.yaml" in error([], variant) and "file not found" in error([], variant)
+    variant.write_text("extends: variant.yaml\n")
+    assert "(a cycle)" in error([], variant)
+    base.write_text("extends: variant.yaml\nprofile: cpu\n")
+    variant.write_text("extends: params.yaml\n")
+    assert "(a cycle)" in error([], variant)
+    variant.write_text("extends: [params.yaml]\n")
+    assert error([], variant) == f"{variant}: extends: expected the path of a params file"
+
+
+def test_the_full_variant_adds_only_what_the_budget_left_out():
+    """params.full.yaml differs from the default only where issue 25's budget traded: every
+    headline's sample sizes (documents, contexts, questions, rates, budgets) are the same."""
+    full, default = load_params(ROOT / "params.full.yaml"), load_params(PARAMS)
+    assert (default.profile, full.profile) == ("cpu", "cpu-full")  # regressions compare within one
+    assert set(default.mi_sweep.compressors) < set(full.mi_sweep.compressors)
+    assert set(default.entigraph.entities.extractors) < set(full.entigraph.entities.extractors)
+    assert set(default.decoding.prose.tracks) < set(full.decoding.prose.tracks)
+    assert set(default.decoding.models) < set(full.decoding.models)
+    assert set(default.compression.evaluation.methods) < set(full.compression.evaluation.methods)
+    strip = {"methods": []}
+    assert full.compression.evaluation.model_copy(update=strip) == (
+        default.compression.evaluation.model_copy(update=strip)
+    )
+    traded = {
+        "compression": ["evaluation"],
+        "mi_sweep": ["compressors"],
+        "entigraph": ["entities"],
+        "decoding": ["models", "prose"],
+    }
+    for section, fields in traded.items():
+        strip = {f: None for f in fields}
+        assert getattr(full, section).model_copy(update=strip) == getattr(default, section).model_copy(
+            update=strip
+        ), section
+    assert full.entigraph.entities.model_copy(update={"extractors": []}) == (
+        default.entigraph.entities.model_copy(update={"extractors": []})
+    )
+    untouched = [s for s in SECTIONS if s not in traded and s != "profile"]
+    assert all(getattr(full, s) == getattr(default, s) for s in untouched)
