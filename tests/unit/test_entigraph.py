@@ -73,7 +73,11 @@ def test_llm_extractor_retries_a_bounded_number_of_times_then_records_the_failur
 
 
 def test_spacy_extractor_finds_named_entities_and_the_chain_falls_back_to_it():
-    p = params("entigraph.entities.sampling.max_tokens=8", "entigraph.entities.retries=0")
+    p = params(
+        "entigraph.entities.extractors=[llm, spacy, family]",  # params.full.yaml's chain
+        "entigraph.entities.sampling.max_tokens=8",
+        "entigraph.entities.retries=0",
+    )
     found = extract(p, [Source("d", DOC, ENTITIES)])
     assert found["llm"][0].error and "Ada Lovelace" in found["spacy"][0].entities
     [(name, chosen)] = choose(found)
