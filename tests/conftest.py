@@ -17,6 +17,14 @@ MODEL = "smollm2-135m-instruct"
 MODEL_CACHE = ROOT / ".cache" / "test-models" / MODEL
 
 
+def cpu_vendor() -> str:
+    """`GenuineIntel` or `AuthenticAMD`: a few figures hold on one vendor's CPUs only (tasks/numerics.py)."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("vendor_id"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
 @pytest.fixture(scope="session")
 def prefect_harness():
     from prefect.testing.utilities import prefect_test_harness

@@ -3,7 +3,6 @@ micro family trained, checkpointed, scored on real vLLM and tracked in a real ML
 
 import itertools
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -17,7 +16,7 @@ from tasks.models.family import HEADLINE
 from tasks.params import load_params
 from tasks.samplers import SamplingConfig
 
-from ..conftest import MODEL_CACHE, ROOT
+from ..conftest import MODEL_CACHE, ROOT, cpu_vendor
 from .conftest import FAMILY, MICRO, fresh_workdir, with_family
 
 
@@ -151,13 +150,6 @@ def test_a_rerun_keeps_members_made_the_same_way_and_retrains_a_changed_one(fami
 MADE_ON = "GenuineIntel"
 
 
-def _cpu_vendor() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("vendor_id"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
-
-
 @pytest.mark.slow
 def test_training_gives_the_committed_losses_on_any_cpu_of_that_vendor(
     tmp_path, monkeypatch, prefect_harness
@@ -166,7 +158,7 @@ def test_training_gives_the_committed_losses_on_any_cpu_of_that_vendor(
     model ends elsewhere; with torch's kernels pinned to AVX2 (tasks/numerics.py) machines of one
     vendor give the same losses bit for bit (two AMD EPYCs, AVX2 and AVX-512, measured). Across
     vendors they differ: MKL's reproducible branches other than SSE2 apply on Intel CPUs only."""
-    if _cpu_vendor() != MADE_ON:
+    if cpu_vendor() != MADE_ON:
         pytest.skip(f"the committed curve was made on a {MADE_ON} CPU; MKL pins no branch across vendors")
     from tasks.config import load
     from tasks.models.config import ModelsParams
